@@ -1,0 +1,327 @@
+// The one file that talks to JavaScript.
+//
+// Conventions: every function returns its result, or on failure a plain
+// object { errno, syscall } that src/native.ts turns into a coded error.
+// Nothing throws for run-time failures. Arguments were validated in JS
+// (src/native.ts is the only caller); the checks below only guard memory.
+//
+// Shared mappings reach JS as a SharedArrayBuffer built from a V8 backing
+// store whose deleter unmaps when the last reference is collected. Node-API
+// cannot create an external SharedArrayBuffer (nodejs/node#62259), so that
+// one step uses the V8 API; the napi_value <-> v8::Local conversion below is
+// the same bit copy Node's own Node-API implementation does.
+// File mappings reach JS as a detachable external ArrayBuffer so close()
+// unmaps at once, deterministically.
+
+#include <napi.h>
+#include <v8.h>
+
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "shm.h"
+
+namespace {
+
+using shmnet::Status;
+
+napi_value ToNapi(v8::Local<v8::Value> local) {
+  napi_value v;
+  static_assert(sizeof(v) == sizeof(local), "napi_value is a v8::Local");
+  std::memcpy(&v, &local, sizeof(local));
+  return v;
+}
+
+v8::Local<v8::Value> ToV8(napi_value v) {
+  v8::Local<v8::Value> local;
+  std::memcpy(static_cast<void*>(&local), &v, sizeof(v));
+  return local;
+}
+
+Napi::Value StatusValue(Napi::Env env, const Status& s) {
+  if (s.err == 0) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("errno", Napi::Number::New(env, s.err));
+  o.Set("syscall", Napi::String::New(env, s.syscall ? s.syscall : "unknown"));
+  return o;
+}
+
+int64_t Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+double Num(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+bool Bool(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Boolean>().Value(); }
+
+// ---- shared mappings as SharedArrayBuffer ---------------------------------
+
+void UnmapDeleter(void* data, size_t length, void*) { shmnet::Unmap(data, length); }
+void SysvDeleter(void* data, size_t, void*) { shmnet::SysvDetach(data); }
+
+Napi::Value NewShared(Napi::Env env, void* data, size_t length, v8::BackingStore::DeleterCallback deleter) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::shared_ptr<v8::BackingStore> store =
+      v8::SharedArrayBuffer::NewBackingStore(data, length, deleter, nullptr);
+  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
+  return Napi::Value(env, ToNapi(sab));
+}
+
+// ---- file mappings as detachable ArrayBuffer ------------------------------
+
+struct Mapping {
+  void* addr;
+  size_t length;
+  bool live;
+};
+
+std::mutex registry_mutex;
+std::unordered_map<void*, Mapping*> registry;
+
+// Runs on the JS thread once the ArrayBuffer is collected (also after an
+// explicit unmap, which already released the memory).
+void FinalizeMapping(Napi::Env, void*, Mapping* m) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  if (m->live) {
+    shmnet::Unmap(m->addr, m->length);
+    auto it = registry.find(m->addr);
+    if (it != registry.end() && it->second == m) registry.erase(it);
+  }
+  delete m;
+}
+
+bool BufferInfo(const Napi::Value& value, void** data, size_t* length) {
+  v8::Local<v8::Value> l = ToV8(value);
+  if (l->IsSharedArrayBuffer()) {
+    v8::Local<v8::SharedArrayBuffer> s = l.As<v8::SharedArrayBuffer>();
+    *data = s->Data();
+    *length = s->ByteLength();
+    return true;
+  }
+  if (l->IsArrayBuffer()) {
+    v8::Local<v8::ArrayBuffer> a = l.As<v8::ArrayBuffer>();
+    *data = a->Data();
+    *length = a->ByteLength();
+    return true;
+  }
+  return false;
+}
+
+// Resolves (buffer, offset, length) to an address range inside the buffer.
+bool Range(const Napi::CallbackInfo& info, void** addr, size_t* length) {
+  void* data;
+  size_t total;
+  if (!BufferInfo(info[0], &data, &total) || data == nullptr) return false;
+  double off = Num(info, 1);
+  double len = Num(info, 2);
+  if (!(off >= 0) || !(len >= 0) || off + len > static_cast<double>(total)) return false;
+  *addr = static_cast<char*>(data) + static_cast<size_t>(off);
+  *length = static_cast<size_t>(len);
+  return true;
+}
+
+Napi::Value RangeError(Napi::Env env, const char* syscall) { return StatusValue(env, Status{EINVAL, syscall}); }
+
+// ---- exported functions ---------------------------------------------------
+
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(shmnet::PageSize()));
+}
+
+// shmOpen(name, flags, mode, size) -> { handle, size, created }
+Napi::Value ShmOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  shmnet::Handle h = -1;
+  uint64_t size = 0;
+  bool created = false;
+  Status s = shmnet::ShmOpen(name.c_str(), static_cast<int>(Int(info, 1)), static_cast<int>(Int(info, 2)),
+                             static_cast<uint64_t>(Num(info, 3)), &h, &size, &created);
+  if (s.err != 0) return StatusValue(env, s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("handle", Napi::Number::New(env, static_cast<double>(h)));
+  o.Set("size", Napi::Number::New(env, static_cast<double>(size)));
+  o.Set("created", Napi::Boolean::New(env, created));
+  return o;
+}
+
+Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return StatusValue(info.Env(), shmnet::ShmUnlink(name.c_str()));
+}
+
+Napi::Value FdHandle(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(shmnet::FdHandle(static_cast<int>(Int(info, 0)))));
+}
+
+Napi::Value HandleSize(const Napi::CallbackInfo& info) {
+  uint64_t size = 0;
+  Status s = shmnet::HandleSize(Int(info, 0), &size);
+  if (s.err != 0) return StatusValue(info.Env(), s);
+  return Napi::Number::New(info.Env(), static_cast<double>(size));
+}
+
+Napi::Value HandleClose(const Napi::CallbackInfo& info) {
+  return StatusValue(info.Env(), shmnet::HandleClose(Int(info, 0)));
+}
+
+Napi::Value HandleReserve(const Napi::CallbackInfo& info) {
+  return StatusValue(info.Env(), shmnet::HandleReserve(Int(info, 0), static_cast<uint64_t>(Num(info, 1))));
+}
+
+Napi::Object MapResult(Napi::Env env, Napi::Value buffer, bool populated, bool huge) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("buffer", buffer);
+  o.Set("populated", Napi::Boolean::New(env, populated));
+  o.Set("huge", Napi::Boolean::New(env, huge));
+  return o;
+}
+
+// mapShared(handle, offset, length, prot, flags) -> { buffer: SharedArrayBuffer, populated, huge }
+Napi::Value MapShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* addr = nullptr;
+  bool populated = false, huge = false;
+  size_t length = static_cast<size_t>(Num(info, 2));
+  Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
+                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &populated, &huge);
+  if (s.err != 0) return StatusValue(env, s);
+  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), populated, huge);
+}
+
+// mapFile(handle, offset, length, prot, flags) -> { buffer: ArrayBuffer (detachable), populated, huge }
+Napi::Value MapFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* addr = nullptr;
+  bool populated = false, huge = false;
+  size_t length = static_cast<size_t>(Num(info, 2));
+  Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
+                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &populated, &huge);
+  if (s.err != 0) return StatusValue(env, s);
+  Mapping* m = new Mapping{addr, length, true};
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry[addr] = m;
+  }
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, addr, length, FinalizeMapping, m);
+  return MapResult(env, ab, populated, huge);
+}
+
+// mapAnonymous(length, flags) -> { buffer: SharedArrayBuffer, populated: false, huge }
+Napi::Value MapAnonymous(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* addr = nullptr;
+  bool huge = false;
+  size_t length = static_cast<size_t>(Num(info, 0));
+  Status s = shmnet::MapAnonymous(length, static_cast<int>(Int(info, 1)), &addr, &huge);
+  if (s.err != 0) return StatusValue(env, s);
+  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), false, huge);
+}
+
+// unmap(arrayBuffer): releases a mapFile mapping now and detaches the buffer.
+Napi::Value UnmapFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) return RangeError(env, "munmap");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  void* addr = ab.Data();
+  Mapping* m = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto it = registry.find(addr);
+    if (it == registry.end()) return RangeError(env, "munmap");
+    m = it->second;
+    registry.erase(it);
+    m->live = false;
+  }
+  // Detach first so no JS view can reach the address once it is unmapped.
+  ab.Detach();
+  return StatusValue(env, shmnet::Unmap(m->addr, m->length));
+}
+
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  void* addr;
+  size_t length;
+  if (!Range(info, &addr, &length)) return RangeError(info.Env(), "msync");
+  return StatusValue(info.Env(), shmnet::Sync(addr, length, Bool(info, 3)));
+}
+
+Napi::Value Advise(const Napi::CallbackInfo& info) {
+  void* addr;
+  size_t length;
+  if (!Range(info, &addr, &length)) return RangeError(info.Env(), "madvise");
+  return StatusValue(info.Env(), shmnet::Advise(addr, length, static_cast<int>(Int(info, 3))));
+}
+
+Napi::Value Lock(const Napi::CallbackInfo& info) {
+  void* addr;
+  size_t length;
+  if (!Range(info, &addr, &length)) return RangeError(info.Env(), "mlock");
+  return StatusValue(info.Env(), shmnet::Lock(addr, length));
+}
+
+Napi::Value Unlock(const Napi::CallbackInfo& info) {
+  void* addr;
+  size_t length;
+  if (!Range(info, &addr, &length)) return RangeError(info.Env(), "munlock");
+  return StatusValue(info.Env(), shmnet::Unlock(addr, length));
+}
+
+Napi::Value SysvCreate(const Napi::CallbackInfo& info) {
+  int id = -1;
+  Status s = shmnet::SysvCreate(static_cast<uint64_t>(Num(info, 0)), static_cast<int>(Int(info, 1)), &id);
+  if (s.err != 0) return StatusValue(info.Env(), s);
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value SysvSize(const Napi::CallbackInfo& info) {
+  uint64_t size = 0;
+  Status s = shmnet::SysvSize(static_cast<int>(Int(info, 0)), &size);
+  if (s.err != 0) return StatusValue(info.Env(), s);
+  return Napi::Number::New(info.Env(), static_cast<double>(size));
+}
+
+// sysvAttach(id, size) -> { buffer: SharedArrayBuffer } (size from sysvSize)
+Napi::Value SysvAttach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* addr = nullptr;
+  Status s = shmnet::SysvAttach(static_cast<int>(Int(info, 0)), false, &addr);
+  if (s.err != 0) return StatusValue(env, s);
+  return MapResult(env, NewShared(env, addr, static_cast<size_t>(Num(info, 1)), SysvDeleter), false, false);
+}
+
+Napi::Value SysvRemove(const Napi::CallbackInfo& info) {
+  return StatusValue(info.Env(), shmnet::SysvRemove(static_cast<int>(Int(info, 0))));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pageSize", Napi::Function::New(env, PageSize));
+  exports.Set("shmOpen", Napi::Function::New(env, ShmOpen));
+  exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlink));
+  exports.Set("fdHandle", Napi::Function::New(env, FdHandle));
+  exports.Set("handleSize", Napi::Function::New(env, HandleSize));
+  exports.Set("handleClose", Napi::Function::New(env, HandleClose));
+  exports.Set("handleReserve", Napi::Function::New(env, HandleReserve));
+  exports.Set("mapShared", Napi::Function::New(env, MapShared));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile));
+  exports.Set("mapAnonymous", Napi::Function::New(env, MapAnonymous));
+  exports.Set("unmap", Napi::Function::New(env, UnmapFile));
+  exports.Set("sync", Napi::Function::New(env, Sync));
+  exports.Set("advise", Napi::Function::New(env, Advise));
+  exports.Set("lock", Napi::Function::New(env, Lock));
+  exports.Set("unlock", Napi::Function::New(env, Unlock));
+  exports.Set("sysvCreate", Napi::Function::New(env, SysvCreate));
+  exports.Set("sysvSize", Napi::Function::New(env, SysvSize));
+  exports.Set("sysvAttach", Napi::Function::New(env, SysvAttach));
+  exports.Set("sysvRemove", Napi::Function::New(env, SysvRemove));
+  exports.Set("platform", Napi::String::New(env,
+#if defined(_WIN32)
+                                            "win32"
+#elif defined(__APPLE__)
+                                            "darwin"
+#else
+                                            "linux"
+#endif
+                                            ));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(shmnet, Init)

@@ -1,0 +1,7 @@
+/**
+ * shmnet: node:net-style connections between processes on one host,
+ * carried over shared-memory rings. This file is the public API only.
+ */
+export * from './mapping/index.js';
+export { codes, ShmnetError, ShmnetTypeError, ShmnetRangeError, isShmnetError } from './errors.js';
+export type { ShmnetErrorCode } from './errors.js';

@@ -1,0 +1,10 @@
+export { MappedRegion } from './region.js';
+export type { RegionKind, Whence, FlushOptions, RangeOptions } from './region.js';
+export { openShm, unlinkShm } from './shm.js';
+export type { OpenShmOptions } from './shm.js';
+export { mapFile } from './file.js';
+export type { MapFileOptions, FileMapMode } from './file.js';
+export { mapAnonymous } from './anonymous.js';
+export type { MapAnonymousOptions } from './anonymous.js';
+export { createSysV, openSysV, removeSysV } from './sysv.js';
+export type { CreateSysVOptions } from './sysv.js';
