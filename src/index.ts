@@ -5,3 +5,5 @@
 export * from './mapping/index.js';
 export { codes, ShmnetError, ShmnetTypeError, ShmnetRangeError, isShmnetError } from './errors.js';
 export type { ShmnetErrorCode } from './errors.js';
+export * from './transport/index.js';
+export { hostId } from './handshake/host-id.js';

@@ -1,0 +1,155 @@
+/**
+ * The server's half of the Memory Map Service exchange:
+ *
+ *   read HELLO → same host and shared memory possible?
+ *     yes → create the segment, send MAPINFO, wait for ACK → unlink → rings
+ *     no  → send FALLBACK → the socket is the byte stream
+ *
+ * A NACK (the client could not map) falls back too under 'auto'. Every
+ * failure path unlinks the segment it created.
+ */
+import type { Socket } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { codes, ShmnetError } from '../errors.js';
+import type { MappedRegion } from '../mapping/region.js';
+import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
+import { Exchange, peerCode } from './exchange.js';
+import { hostId } from './host-id.js';
+import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage } from './messages.js';
+import { createSegment, unlinkQuietly, type Segment } from './segment.js';
+
+export interface ServerHandshakeOptions {
+  transport: 'auto' | 'shm' | 'tcp';
+  ringSize: number;
+  maxRingSize: number;
+  handshakeTimeout: number;
+  maxFrameSize: number;
+}
+
+export interface ShmOutcome {
+  kind: 'shm';
+  region: MappedRegion;
+  capacity: number;
+  /** Bytes that followed the last frame (doorbells already rung). */
+  rest: Buffer;
+  hello: HelloMessage;
+  handshakeMs: number;
+}
+
+export interface SocketOutcome {
+  kind: 'tcp';
+  rest: Buffer;
+  reason: string;
+  hello: HelloMessage | undefined;
+  handshakeMs: number;
+}
+
+export type HandshakeOutcome = ShmOutcome | SocketOutcome;
+
+class ServerExchange extends Exchange<HandshakeOutcome> {
+  #state: 'hello' | 'reply' | 'fallback' = 'hello';
+  #hello: HelloMessage | undefined;
+  #segment: Segment | null = null;
+  readonly #started = performance.now();
+
+  constructor(socket: Socket, private readonly opts: ServerHandshakeOptions) {
+    super(socket, opts.handshakeTimeout, opts.maxFrameSize);
+  }
+
+  protected step(frame: unknown): void {
+    if (this.#state === 'hello') this.#onHello(parseHello(frame));
+    else if (this.#state === 'reply') this.#onReply(frame);
+    else throw new ShmnetError(codes.HANDSHAKE, 'unexpected frame after the handshake');
+  }
+
+  #onHello(hello: HelloMessage): void {
+    this.#hello = hello;
+    const strict = this.opts.transport === 'shm' || hello.transport === 'shm';
+    let reason: string | null = null;
+    if (this.opts.transport === 'tcp') reason = 'the server uses the socket (transport: tcp)';
+    else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
+    else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
+    if (reason !== null) {
+      if (strict && this.opts.transport !== 'tcp' && hello.transport !== 'tcp') {
+        return this.#reject(new ShmnetError(codes.UNSUPPORTED, `cannot use shared memory: ${reason}`));
+      }
+      return this.#fallback(reason);
+    }
+    const capacity =
+      hello.ringSize === 0 ? this.opts.ringSize : Math.max(MIN_CAPACITY, Math.min(hello.ringSize, this.opts.maxRingSize, MAX_CAPACITY));
+    try {
+      this.#segment = createSegment(capacity);
+    } catch (err) {
+      const e = err as ShmnetError;
+      if (strict) return this.#reject(e);
+      return this.#fallback(`cannot create shared memory: ${e.message}`);
+    }
+    const s = this.#segment;
+    this.send(
+      encodeMessage({
+        type: 'mapinfo',
+        version: PROTOCOL_VERSION,
+        name: s.name,
+        size: s.region.size,
+        ringSize: s.capacity,
+        token: s.token,
+        serverPid: process.pid,
+      }),
+    );
+    this.#state = 'reply';
+  }
+
+  #onReply(frame: unknown): void {
+    const reply = parseClientReply(frame);
+    const s = this.#segment!;
+    if (reply.type === 'ack') {
+      if (reply.token.length !== s.token.length || !timingSafeEqual(reply.token, s.token)) {
+        throw new ShmnetError(codes.HANDSHAKE, 'ACK carried the wrong token');
+      }
+      // From here on no name exists: the kernel frees the memory when both sides unmap.
+      unlinkQuietly(s.name);
+      this.#segment = null;
+      this.finish({
+        kind: 'shm',
+        region: s.region,
+        capacity: s.capacity,
+        rest: this.reader.takeRest(),
+        hello: this.#hello!,
+        handshakeMs: performance.now() - this.#started,
+      });
+      return;
+    }
+    this.cleanup();
+    if (reply.type === 'reject') {
+      throw new ShmnetError(peerCode(reply.code), `the client rejected the region: ${reply.message}`);
+    }
+    // NACK: the client could not map the region.
+    if (this.opts.transport === 'shm' || this.#hello!.transport === 'shm') {
+      return this.#reject(new ShmnetError(codes.UNSUPPORTED, `the client could not map the region: ${reply.reason}`));
+    }
+    this.#fallback(`the client could not map the region: ${reply.reason}`);
+  }
+
+  #fallback(reason: string): void {
+    this.send(encodeMessage({ type: 'fallback', version: PROTOCOL_VERSION, reason }));
+    this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started });
+  }
+
+  #reject(err: ShmnetError): void {
+    this.socket.end(encodeMessage({ type: 'reject', version: PROTOCOL_VERSION, code: err.code, message: err.message.slice(0, 1000) }));
+    throw err;
+  }
+
+  protected override cleanup(): void {
+    const s = this.#segment;
+    if (s === null) return;
+    this.#segment = null;
+    unlinkQuietly(s.name);
+    s.region.close();
+  }
+}
+
+/** Runs the server's half on a freshly accepted socket. */
+export function serverHandshake(socket: Socket, opts: ServerHandshakeOptions): Promise<HandshakeOutcome> {
+  return new ServerExchange(socket, opts).run();
+}

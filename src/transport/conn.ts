@@ -1,0 +1,320 @@
+/**
+ * `Conn`: a Duplex that behaves like a `net.Socket`, whatever carries its
+ * bytes. A Conn exists before its transport is known (like a connecting
+ * net.Socket); once the MapInfo exchange is done it gets an engine:
+ *
+ *   - `ShmEngine` (shm-engine.ts): the two rings in the shared region, with
+ *     the control socket as doorbell and liveness signal;
+ *   - `SocketEngine` (socket-engine.ts): the control socket itself (fallback).
+ *
+ * The behaviour contract is Node's net.Socket: writes before 'connect' are
+ * queued; `push()` returning false stops reading until `_read`; `_final`
+ * ends only the write side (half-close); 'end' precedes 'close';
+ * `allowHalfOpen` as in net.
+ */
+import { Duplex } from 'node:stream';
+import type { AddressInfo, Socket } from 'node:net';
+import { codes, ShmnetError, invalidArg } from '../errors.js';
+
+export type Transport = 'shm' | 'tcp';
+
+/** What a Conn asks of the thing that moves its bytes. */
+export interface Engine {
+  readonly transport: Transport;
+  /** Writes every chunk, then calls `cb` (possibly synchronously). */
+  write(chunks: Buffer[], cb: (err?: Error | null) => void): void;
+  /** The Conn wants data: push until `push()` returns false. */
+  read(): void;
+  /** All writes are done: signal end of stream to the peer. */
+  final(cb: (err?: Error | null) => void): void;
+  /** Releases everything; `graceful` when both directions ended normally. */
+  destroy(err: Error | null): void;
+  ref(): void;
+  unref(): void;
+  /** Engine-specific counters for `conn.stats()`. */
+  stats(): Record<string, unknown>;
+}
+
+export interface ConnInit {
+  allowHalfOpen: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
+}
+
+const STREAM_HWM = 64 * 1024;
+
+export class Conn extends Duplex {
+  /** Set once the handshake picked a transport. */
+  #engine: Engine | null = null;
+  #socket: Socket | null = null;
+  /** A write that arrived before the engine. */
+  #queued: { chunks: Buffer[]; cb: (err?: Error | null) => void } | null = null;
+  #wantRead = false;
+  #finalCb: ((err?: Error | null) => void) | null = null;
+  #connecting = true;
+  #refed = true;
+  #timeoutMs = 0;
+  #timer: NodeJS.Timeout | null = null;
+  /** Last time bytes moved, for setTimeout (ms, performance.now()). */
+  #lastActive = 0;
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  /** Handshake duration, ms. */
+  handshakeMs = 0;
+
+  constructor(init: ConnInit) {
+    super({
+      allowHalfOpen: init.allowHalfOpen,
+      readableHighWaterMark: init.readableHighWaterMark ?? STREAM_HWM,
+      writableHighWaterMark: init.writableHighWaterMark ?? STREAM_HWM,
+      // 'close' only after the peer-facing work is done in _destroy.
+      emitClose: true,
+      autoDestroy: true,
+    });
+  }
+
+  // ---- wiring (used by connect() and Server) -------------------------------
+
+  /** @internal Records the control socket (for addresses and ref) before the handshake ends. */
+  _setSocket(socket: Socket): void {
+    this.#socket = socket;
+    if (!this.#refed) socket.unref();
+  }
+
+  /** @internal Attaches the engine the handshake chose and starts moving bytes. */
+  _attach(engine: Engine): void {
+    if (this.destroyed) {
+      engine.destroy(null);
+      return;
+    }
+    this.#engine = engine;
+    this.#connecting = false;
+    this.#lastActive = performance.now();
+    if (!this.#refed) engine.unref();
+    const q = this.#queued;
+    this.#queued = null;
+    if (q) engine.write(q.chunks, q.cb);
+    if (this.#finalCb) {
+      const cb = this.#finalCb;
+      this.#finalCb = null;
+      engine.final(cb);
+    }
+    if (this.#wantRead) {
+      this.#wantRead = false;
+      engine.read();
+    }
+  }
+
+  /** @internal Engines report moved bytes here. */
+  _countRead(n: number): void {
+    this.#bytesRead += n;
+    if (this.#timeoutMs !== 0) this.#lastActive = performance.now();
+  }
+
+  /** @internal */
+  _countWritten(n: number): void {
+    this.#bytesWritten += n;
+    if (this.#timeoutMs !== 0) this.#lastActive = performance.now();
+  }
+
+  // ---- Duplex implementation ----------------------------------------------
+
+  override _read(): void {
+    if (this.#engine) this.#engine.read();
+    else this.#wantRead = true;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.#engine) this.#engine.write([chunk], cb);
+    else this.#queued = { chunks: [chunk], cb };
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+    const bufs = new Array<Buffer>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) bufs[i] = chunks[i]!.chunk;
+    if (this.#engine) this.#engine.write(bufs, cb);
+    else this.#queued = { chunks: bufs, cb };
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.#engine) this.#engine.final(cb);
+    else this.#finalCb = cb;
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.#clearTimer();
+    this.#connecting = false;
+    const engine = this.#engine;
+    if (engine) {
+      engine.destroy(err);
+    } else if (this.#socket) {
+      this.#socket.destroy();
+    }
+    const q = this.#queued;
+    this.#queued = null;
+    if (q) q.cb(err ?? new ShmnetError(codes.SOCKET_CLOSED, 'the connection was destroyed before it was established'));
+    cb(err);
+  }
+
+  // ---- net.Socket surface --------------------------------------------------
+
+  /** 'shm' when bytes flow through shared memory, 'tcp' when through the socket (fallback). */
+  get transport(): Transport | undefined {
+    return this.#engine?.transport;
+  }
+
+  get connecting(): boolean {
+    return this.#connecting;
+  }
+
+  get pending(): boolean {
+    return this.#engine === null;
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.#connecting) return 'opening';
+    if (this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#socket?.remoteAddress;
+  }
+
+  get remotePort(): number | undefined {
+    return this.#socket?.remotePort;
+  }
+
+  get remoteFamily(): string | undefined {
+    return this.#socket?.remoteFamily;
+  }
+
+  get localAddress(): string | undefined {
+    return this.#socket?.localAddress;
+  }
+
+  get localPort(): number | undefined {
+    return this.#socket?.localPort;
+  }
+
+  get localFamily(): string | undefined {
+    return (this.#socket as Socket & { localFamily?: string } | null)?.localFamily;
+  }
+
+  address(): AddressInfo | Record<string, never> {
+    return (this.#socket?.address() as AddressInfo | undefined) ?? {};
+  }
+
+  /** The control socket; bytes on it are doorbells in 'shm' mode. */
+  get socket(): Socket | null {
+    return this.#socket;
+  }
+
+  /** Accepted for compatibility; the control socket always has Nagle off. */
+  setNoDelay(_noDelay = true): this {
+    return this;
+  }
+
+  /** Applies to the control socket, which is what detects a dead peer. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#socket?.setKeepAlive(enable, initialDelay);
+    return this;
+  }
+
+  /**
+   * Emits 'timeout' after `ms` without bytes moving either way, as
+   * net.Socket does; the Conn stays open. `0` disables it.
+   */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalidArg(`timeout must be a non-negative number, got ${String(ms)}`);
+    if (cb !== undefined) {
+      if (typeof cb !== 'function') throw invalidArg('callback must be a function');
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    this.#timeoutMs = ms;
+    this.#clearTimer();
+    if (ms > 0 && !this.destroyed) {
+      this.#lastActive = performance.now();
+      this.#armTimer(ms);
+    }
+    return this;
+  }
+
+  get timeout(): number | undefined {
+    return this.#timeoutMs === 0 ? undefined : this.#timeoutMs;
+  }
+
+  #armTimer(delay: number): void {
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(1, Math.ceil(delay)));
+    this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    if (this.destroyed || this.#timeoutMs === 0) return;
+    const idle = performance.now() - this.#lastActive;
+    if (idle + 1 >= this.#timeoutMs) {
+      this.#lastActive = performance.now();
+      this.emit('timeout');
+      this.#armTimer(this.#timeoutMs);
+    } else {
+      this.#armTimer(this.#timeoutMs - idle);
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#socket?.ref();
+    this.#engine?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    this.#socket?.unref();
+    this.#engine?.unref();
+    return this;
+  }
+
+  /** Ends the writable side once queued writes are flushed, then destroys (as net.Socket). */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Alias of `destroy()` for code written against net.Socket. */
+  resetAndDestroy(): this {
+    return this.destroy();
+  }
+
+  /** A plain object of counters (see the README's "Seeing inside"). */
+  stats(): Record<string, unknown> {
+    return {
+      transport: this.transport ?? 'pending',
+      bytesRead: this.#bytesRead,
+      bytesWritten: this.#bytesWritten,
+      handshakeMs: this.handshakeMs,
+      ...(this.#engine?.stats() ?? {}),
+    };
+  }
+}

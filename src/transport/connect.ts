@@ -1,0 +1,104 @@
+/**
+ * `connect()`: dials the control socket like net.connect, runs the client
+ * half of the MapInfo exchange, and returns at once a `Conn` that emits
+ * 'connect' and 'ready' when the exchange is done (writes made before are
+ * queued, as on a connecting net.Socket).
+ */
+import { connect as netConnect, type NetConnectOpts } from 'node:net';
+import { invalidArg } from '../errors.js';
+import { clientHandshake } from '../handshake/client.js';
+import { Conn } from './conn.js';
+import { resolveOptions, type TransportOptions } from './options.js';
+import { ShmEngine } from './shm-engine.js';
+import { SocketEngine } from './socket-engine.js';
+
+export type ConnectOptions = TransportOptions &
+  (
+    | { port: number; host?: string; localAddress?: string; localPort?: number; family?: number; path?: undefined }
+    | { path: string; port?: undefined }
+  ) & { timeout?: number };
+
+type Listener = () => void;
+
+const TRANSPORT_KEYS = ['ringSize', 'spin', 'transport', 'handshakeTimeout', 'allowHalfOpen', 'maxFrameSize'] as const;
+
+function normalize(args: unknown[]): [ConnectOptions, Listener | undefined] {
+  const [a, b, c] = args;
+  if (typeof a === 'object' && a !== null) {
+    if (b !== undefined && typeof b !== 'function') throw invalidArg('connectListener must be a function');
+    return [a as ConnectOptions, b as Listener | undefined];
+  }
+  if (typeof a === 'string' && !/^\d+$/.test(a)) {
+    if (b !== undefined && typeof b !== 'function') throw invalidArg('connectListener must be a function');
+    return [{ path: a }, b as Listener | undefined];
+  }
+  if (typeof a === 'number' || typeof a === 'string') {
+    const port = Number(a);
+    if (typeof b === 'function') return [{ port }, b as Listener];
+    if (b !== undefined && typeof b !== 'string') throw invalidArg('host must be a string');
+    if (c !== undefined && typeof c !== 'function') throw invalidArg('connectListener must be a function');
+    return [{ port, host: b as string | undefined }, c as Listener | undefined];
+  }
+  throw invalidArg('connect() takes (options[, cb]), (path[, cb]) or (port[, host][, cb])');
+}
+
+/**
+ * As net.connect / net.createConnection: `(options[, cb])`, `(path[, cb])`,
+ * `(port[, host][, cb])`. Transport options (`ringSize`, `spin`,
+ * `transport`, `handshakeTimeout`, `allowHalfOpen`) ride in `options`.
+ */
+export function connect(...args: unknown[]): Conn {
+  const [options, listener] = normalize(args);
+  const transportOpts: TransportOptions = {};
+  const netOpts: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    if ((TRANSPORT_KEYS as readonly string[]).includes(k)) (transportOpts as Record<string, unknown>)[k] = v;
+    else if (k !== 'timeout') netOpts[k] = v;
+  }
+  if (netOpts.path === undefined && netOpts.port === undefined) throw invalidArg('connect() needs a port or a path');
+  const opts = resolveOptions(transportOpts);
+  const conn = new Conn({ allowHalfOpen: opts.allowHalfOpen });
+  if (listener) conn.once('connect', listener);
+  if (options.timeout !== undefined) conn.setTimeout(options.timeout);
+
+  const socket = netConnect({ ...netOpts, allowHalfOpen: true, noDelay: true } as unknown as NetConnectOpts);
+  conn._setSocket(socket);
+  const onEarlyError = (err: Error) => conn.destroy(err);
+  socket.once('error', onEarlyError);
+  socket.once('connect', () => {
+    socket.off('error', onEarlyError);
+    if (conn.destroyed) {
+      socket.destroy();
+      return;
+    }
+    clientHandshake(socket, {
+      transport: opts.transport,
+      // Only a ring size the caller chose is a wish; otherwise the server decides.
+      ringSize: transportOpts.ringSize ?? 0,
+      handshakeTimeout: opts.handshakeTimeout,
+      maxFrameSize: opts.maxFrameSize,
+    }).then(
+      (outcome) => {
+        conn.handshakeMs = outcome.handshakeMs;
+        if (conn.destroyed) {
+          if (outcome.kind === 'shm') outcome.region.close();
+          socket.destroy();
+          return;
+        }
+        if (outcome.kind === 'shm') {
+          conn._attach(
+            new ShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest }),
+          );
+        } else {
+          conn._attach(new SocketEngine(conn, socket, outcome.rest));
+        }
+        conn.emit('connect');
+        conn.emit('ready');
+      },
+      (err: Error) => conn.destroy(err),
+    );
+  });
+  return conn;
+}
+
+export const createConnection = connect;

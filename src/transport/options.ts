@@ -1,0 +1,86 @@
+/** Options shared by `createServer` and `connect`, with their checks and defaults. */
+import { invalidArg, outOfRange } from '../errors.js';
+import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
+
+export type TransportChoice = 'auto' | 'shm' | 'tcp';
+
+export interface TransportOptions {
+  /**
+   * Ring capacity in bytes per direction (a power of two). The server
+   * decides: it honours a client's wish up to its own `maxRingSize`.
+   */
+  ringSize?: number;
+  /** Microseconds to poll an idle ring before parking on the doorbell; 0 parks at once. */
+  spin?: number;
+  /** 'auto' falls back to the socket, 'shm' fails instead, 'tcp' never maps. */
+  transport?: TransportChoice;
+  /** Milliseconds the MapInfo exchange may take. */
+  handshakeTimeout?: number;
+  /** As in net.Socket: keep the writable side open after the peer ends. */
+  allowHalfOpen?: boolean;
+  /** Largest frame accepted during the handshake. */
+  maxFrameSize?: number;
+}
+
+export interface ServerTransportOptions extends TransportOptions {
+  /** Largest ring a client may ask for. */
+  maxRingSize?: number;
+}
+
+/** 1 MiB per direction: the knee of the throughput curve in bench/ (see README, Benchmarks). */
+export const DEFAULT_RING_SIZE = 1 << 20;
+export const DEFAULT_MAX_RING_SIZE = 64 << 20;
+/** µs. Long enough to cover a peer's turn of the event loop in a request/response exchange. */
+export const DEFAULT_SPIN_US = 100;
+export const MAX_SPIN_US = 10_000_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024;
+
+export interface ResolvedOptions {
+  ringSize: number;
+  maxRingSize: number;
+  spin: number;
+  transport: TransportChoice;
+  handshakeTimeout: number;
+  allowHalfOpen: boolean;
+  maxFrameSize: number;
+}
+
+function checkRingSize(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArg(`${name} must be an integer, got ${String(v)}`);
+  if (v < MIN_CAPACITY || v > MAX_CAPACITY || (v & (v - 1)) !== 0) {
+    throw outOfRange(`${name} must be a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY}, got ${v}`);
+  }
+  return v;
+}
+
+function checkNumber(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw invalidArg(`${name} must be a number, got ${String(v)}`);
+  if (v < min || v > max) throw outOfRange(`${name} must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+export function resolveOptions(o: ServerTransportOptions | undefined): ResolvedOptions {
+  if (o !== undefined && (typeof o !== 'object' || o === null)) throw invalidArg('options must be an object');
+  const opts = o ?? {};
+  const maxRingSize = opts.maxRingSize === undefined ? DEFAULT_MAX_RING_SIZE : checkRingSize('maxRingSize', opts.maxRingSize);
+  const ringSize = opts.ringSize === undefined ? Math.min(DEFAULT_RING_SIZE, maxRingSize) : checkRingSize('ringSize', opts.ringSize);
+  if (ringSize > maxRingSize) throw outOfRange(`ringSize ${ringSize} exceeds maxRingSize ${maxRingSize}`);
+  const transport = opts.transport ?? 'auto';
+  if (transport !== 'auto' && transport !== 'shm' && transport !== 'tcp') {
+    throw invalidArg(`transport must be 'auto', 'shm' or 'tcp', got ${String(transport)}`);
+  }
+  return {
+    ringSize,
+    maxRingSize,
+    spin: opts.spin === undefined ? DEFAULT_SPIN_US : checkNumber('spin', opts.spin, 0, MAX_SPIN_US),
+    transport,
+    handshakeTimeout:
+      opts.handshakeTimeout === undefined
+        ? DEFAULT_HANDSHAKE_TIMEOUT
+        : checkNumber('handshakeTimeout', opts.handshakeTimeout, 1, 2 ** 31 - 1),
+    allowHalfOpen: opts.allowHalfOpen === true,
+    maxFrameSize:
+      opts.maxFrameSize === undefined ? DEFAULT_MAX_FRAME_SIZE : checkNumber('maxFrameSize', opts.maxFrameSize, 256, 1 << 20),
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * `Server`: listens like net.Server (TCP port, Unix socket path, Windows
+ * named pipe), runs the server half of the MapInfo exchange on each
+ * accepted control socket and emits a ready `Conn` as 'connection'.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { codes, invalidArg, ShmnetError } from '../errors.js';
+import { serverHandshake } from '../handshake/server.js';
+import { Conn } from './conn.js';
+import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
+import { ShmEngine } from './shm-engine.js';
+import { SocketEngine } from './socket-engine.js';
+
+export interface ServerOptions extends ServerTransportOptions {
+  /** Passed to net.createServer. */
+  pauseOnConnect?: never;
+}
+
+export type ConnectionListener = (conn: Conn) => void;
+
+export class Server extends EventEmitter {
+  readonly #net: NetServer;
+  readonly #opts: ResolvedOptions;
+  readonly #conns = new Set<Conn>();
+  #handshakes = 0;
+  #handshakeFailures = new Map<string, number>();
+  #accepted = 0;
+  #fallbacks = 0;
+
+  constructor(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) {
+    super();
+    if (typeof options === 'function') {
+      listener = options;
+      options = undefined;
+    }
+    this.#opts = resolveOptions(options);
+    if (listener !== undefined) {
+      if (typeof listener !== 'function') throw invalidArg('connectionListener must be a function');
+      this.on('connection', listener);
+    }
+    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#net.on('listening', () => this.emit('listening'));
+    this.#net.on('close', () => this.emit('close'));
+    this.#net.on('error', (err) => this.emit('error', err));
+    this.#net.on('drop', (data) => this.emit('drop', data));
+  }
+
+  /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, cb]), (options[, cb]). */
+  listen(...args: unknown[]): this {
+    (this.#net.listen as (...a: unknown[]) => NetServer)(...args);
+    return this;
+  }
+
+  address(): AddressInfo | string | null {
+    return this.#net.address();
+  }
+
+  get listening(): boolean {
+    return this.#net.listening;
+  }
+
+  /** Stops accepting; 'close' follows once every connection has closed. */
+  close(cb?: (err?: Error) => void): this {
+    if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
+    this.#net.close((err) => {
+      if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
+    });
+    return this;
+  }
+
+  ref(): this {
+    this.#net.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.#net.unref();
+    return this;
+  }
+
+  get maxConnections(): number {
+    return this.#net.maxConnections;
+  }
+
+  set maxConnections(n: number) {
+    this.#net.maxConnections = n;
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    this.#net.getConnections(cb);
+    return this;
+  }
+
+  /** Aggregate counters (see the README's "Seeing inside"). */
+  stats(): Record<string, unknown> {
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let shm = 0;
+    for (const c of this.#conns) {
+      bytesIn += c.bytesRead;
+      bytesOut += c.bytesWritten;
+      if (c.transport === 'shm') shm++;
+    }
+    return {
+      accepted: this.#accepted,
+      handshakesInProgress: this.#handshakes,
+      handshakeFailures: Object.fromEntries(this.#handshakeFailures),
+      fallbacks: this.#fallbacks,
+      connections: this.#conns.size,
+      shmConnections: shm,
+      bytesIn,
+      bytesOut,
+    };
+  }
+
+  #accept(socket: Socket): void {
+    this.#accepted++;
+    this.#handshakes++;
+    const conn = new Conn({ allowHalfOpen: this.#opts.allowHalfOpen });
+    conn._setSocket(socket);
+    serverHandshake(socket, this.#opts).then(
+      (outcome) => {
+        this.#handshakes--;
+        conn.handshakeMs = outcome.handshakeMs;
+        if (outcome.kind === 'shm') {
+          conn._attach(
+            new ShmEngine({
+              conn,
+              socket,
+              region: outcome.region,
+              capacity: outcome.capacity,
+              role: 'server',
+              spin: this.#opts.spin,
+              rest: outcome.rest,
+            }),
+          );
+        } else {
+          this.#fallbacks++;
+          conn._attach(new SocketEngine(conn, socket, outcome.rest));
+        }
+        this.#conns.add(conn);
+        conn.once('close', () => this.#conns.delete(conn));
+        conn.emit('connect');
+        conn.emit('ready');
+        this.emit('connection', conn);
+      },
+      (err: ShmnetError) => {
+        this.#handshakes--;
+        const code = err.code ?? codes.HANDSHAKE;
+        this.#handshakeFailures.set(code, (this.#handshakeFailures.get(code) ?? 0) + 1);
+        conn.destroy();
+        // Like http's 'clientError': a bad client never takes the server down.
+        this.emit('handshakeError', err, socket);
+      },
+    );
+  }
+}
+
+/** As net.createServer. */
+export function createServer(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener): Server {
+  return new Server(options, listener);
+}

@@ -1,0 +1,127 @@
+/**
+ * The fallback engine: the control socket itself carries the bytes, with
+ * the same Conn API. Used when the peers are on different hosts, when
+ * shared memory cannot be created or mapped, or with `transport: 'tcp'`.
+ */
+import type { Socket } from 'node:net';
+import { codes, ShmnetError } from '../errors.js';
+import type { Conn, Engine } from './conn.js';
+
+const kEngine = Symbol('shmnet.socketEngine');
+type EngineSocket = Socket & { [kEngine]?: SocketEngine };
+
+function socketOnData(this: EngineSocket, chunk: Buffer): void {
+  this[kEngine]?._onData(chunk);
+}
+function socketOnEnd(this: EngineSocket): void {
+  this[kEngine]?._onEnd();
+}
+function socketOnError(this: EngineSocket, err: Error): void {
+  this[kEngine]?._onError(err);
+}
+function socketOnClose(this: EngineSocket): void {
+  this[kEngine]?._onClose();
+}
+function noop(): void {}
+
+export class SocketEngine implements Engine {
+  readonly transport = 'tcp' as const;
+  readonly #conn: Conn;
+  readonly #socket: EngineSocket;
+  #ended = false;
+  #closed = false;
+  #chunksIn = 0;
+  #chunksOut = 0;
+
+  constructor(conn: Conn, socket: Socket, rest: Buffer) {
+    this.#conn = conn;
+    this.#socket = socket as EngineSocket;
+    const s = this.#socket;
+    s[kEngine] = this;
+    if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
+    s.on('data', socketOnData);
+    s.on('end', socketOnEnd);
+    s.on('error', socketOnError);
+    s.on('close', socketOnClose);
+    // Bytes that arrived with the last handshake frame come first.
+    if (rest.length > 0) this._onData(rest);
+    else s.pause();
+  }
+
+  write(chunks: Buffer[], cb: (err?: Error | null) => void): void {
+    const s = this.#socket;
+    if (this.#closed || s.destroyed) {
+      cb(new ShmnetError(codes.SOCKET_CLOSED, 'the connection is closed'));
+      return;
+    }
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.#count(chunks[i]!.length);
+    for (let i = 0; i < last; i++) s.write(chunks[i]!);
+    this.#count(chunks[last]!.length);
+    s.write(chunks[last]!, cb);
+  }
+
+  #count(n: number): void {
+    this.#chunksOut++;
+    this.#conn._countWritten(n);
+  }
+
+  read(): void {
+    if (!this.#ended && !this.#closed) this.#socket.resume();
+  }
+
+  final(cb: (err?: Error | null) => void): void {
+    this.#socket.end(cb);
+  }
+
+  destroy(_err: Error | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const s = this.#socket;
+    s.off('data', socketOnData);
+    s.off('end', socketOnEnd);
+    s.off('error', socketOnError);
+    s.off('close', socketOnClose);
+    s.on('error', noop);
+    delete s[kEngine];
+    s.destroy();
+  }
+
+  ref(): void {
+    this.#socket.ref();
+  }
+
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  stats(): Record<string, unknown> {
+    return { chunksIn: this.#chunksIn, chunksOut: this.#chunksOut };
+  }
+
+  /** @internal */
+  _onData(chunk: Buffer): void {
+    this.#chunksIn++;
+    this.#conn._countRead(chunk.length);
+    if (!this.#conn.push(chunk)) this.#socket.pause();
+  }
+
+  /** @internal */
+  _onEnd(): void {
+    this.#ended = true;
+    this.#conn.push(null);
+  }
+
+  /** @internal */
+  _onError(err: Error): void {
+    this.#conn.destroy(err);
+  }
+
+  /** @internal */
+  _onClose(): void {
+    if (this.#closed) return;
+    if (!this.#ended) {
+      this.#conn.destroy(new ShmnetError(codes.PEER_GONE, 'the peer closed the connection without ending the stream'));
+    }
+  }
+}
