@@ -1,0 +1,317 @@
+/** Conn behaviour as a net.Socket user expects it (both peers in this process). */
+import t from 'tap';
+import { once } from 'node:events';
+import { createServer as createNetServer, connect as netConnect, type AddressInfo } from 'node:net';
+import { createServer, connect, codes, Conn, type Server } from '../../src/index.js';
+import { shmEntries } from '../helpers/peer.js';
+import { hashUntilEnd, sendRandom } from '../helpers/stream.js';
+
+const OWN_NAMES = `shmnet.${process.pid.toString(36)}.`;
+t.teardown(() => {
+  const left = shmEntries(OWN_NAMES);
+  if (left.length > 0) throw new Error(`names left in /dev/shm: ${left.join(', ')}`);
+});
+
+interface Pair {
+  server: Server;
+  client: Conn;
+  serverConn: Conn;
+  close(): Promise<void>;
+}
+
+async function pair(serverOptions: object = {}, clientOptions: object = {}): Promise<Pair> {
+  const server = createServer(serverOptions);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const client = connect({ port, host: '127.0.0.1', ...clientOptions });
+  const [[serverConn]] = await Promise.all([once(server, 'connection') as Promise<[Conn]>, once(client, 'connect')]);
+  return {
+    server,
+    client,
+    serverConn,
+    async close() {
+      client.destroy();
+      serverConn.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+t.test('connects over shared memory and exposes the net.Socket surface', async (t) => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const client = connect(port, '127.0.0.1');
+  t.equal(client.connecting, true);
+  t.equal(client.pending, true);
+  t.equal(client.readyState, 'opening');
+  t.equal(client.transport, undefined);
+  const events: string[] = [];
+  client.on('connect', () => events.push('connect'));
+  client.on('ready', () => events.push('ready'));
+  const [[sc]] = await Promise.all([once(server, 'connection') as Promise<[Conn]>, once(client, 'ready')]);
+  t.same(events, ['connect', 'ready']);
+  t.ok(client instanceof Conn);
+  t.equal(client.transport, 'shm');
+  t.equal(sc.transport, 'shm');
+  t.equal(client.connecting, false);
+  t.equal(client.pending, false);
+  t.equal(client.readyState, 'open');
+  t.equal(client.remoteAddress, '127.0.0.1');
+  t.equal(client.remotePort, port);
+  t.equal(client.remoteFamily, 'IPv4');
+  t.equal(sc.localPort, port);
+  t.equal(client.address().port, client.localPort);
+  t.equal(client.setNoDelay(true), client);
+  t.equal(client.setKeepAlive(true, 1000), client);
+  t.equal(client.ref(), client);
+  t.equal(client.unref(), client);
+  client.ref();
+  t.same(shmEntries(OWN_NAMES), [], 'the name was unlinked right after ACK');
+  client.write('hello');
+  const [d] = await once(sc, 'data');
+  t.equal(d.toString(), 'hello');
+  t.equal(client.bytesWritten, 5);
+  t.equal(sc.bytesRead, 5);
+  client.destroy();
+  sc.destroy();
+  server.close();
+  await once(server, 'close');
+});
+
+t.test('writes before connect are queued, cork batches through _writev', async (t) => {
+  const server = createServer({ allowHalfOpen: true }, (c) => hashUntilEnd(c).then((r) => c.end(`${r.bytes}`)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const client = connect({ port, host: '127.0.0.1' });
+  client.write('early ');
+  client.cork();
+  for (let i = 0; i < 100; i++) client.write('x');
+  client.uncork();
+  client.end('!');
+  const [reply] = await once(client, 'data');
+  t.equal(reply.toString(), String(6 + 100 + 1));
+  server.close();
+  client.destroy();
+  await once(server, 'close');
+});
+
+t.test('write() returns false on a full ring and drain follows', async (t) => {
+  const p = await pair({ ringSize: 4096 });
+  p.serverConn.pause();
+  let writes = 0;
+  let ok = true;
+  while (ok && writes < 10_000) {
+    ok = p.client.write(Buffer.alloc(1024, writes & 0xff));
+    writes++;
+  }
+  t.equal(ok, false, 'write() returned false');
+  t.ok(p.client.writableLength > 0, 'bytes wait in the writable buffer');
+  const drained = once(p.client, 'drain');
+  let got = 0;
+  p.serverConn.on('data', (d: Buffer) => (got += d.length));
+  p.serverConn.resume();
+  await drained;
+  t.pass('drain followed once the reader resumed');
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(got, writes * 1024, 'every byte arrived');
+  await p.close();
+});
+
+t.test('half-close: client ends first, server keeps writing (allowHalfOpen)', async (t) => {
+  const p = await pair({ allowHalfOpen: true }, { allowHalfOpen: true });
+  const serverGot = hashUntilEnd(p.serverConn);
+  const sentUp = await sendRandom(p.client, 1 << 20, 65536, true);
+  const up = await serverGot;
+  t.equal(up.sha, sentUp, 'server saw everything then end');
+  t.equal(p.serverConn.writable, true, 'server can still write after the peer ended');
+  t.equal(p.client.readyState, 'readOnly');
+  const clientGot = hashUntilEnd(p.client);
+  const sentDown = await sendRandom(p.serverConn, 2 << 20, 65536, true);
+  const down = await clientGot;
+  t.equal(down.sha, sentDown, 'client received the late half');
+  await Promise.all([once(p.client, 'close'), once(p.serverConn, 'close')]);
+  p.server.close();
+  await once(p.server, 'close');
+});
+
+t.test('half-close: server ends first; without allowHalfOpen the client ends too', async (t) => {
+  const p = await pair();
+  const order: string[] = [];
+  p.client.on('end', () => order.push('end'));
+  p.client.on('finish', () => order.push('finish'));
+  p.client.on('close', () => order.push('close'));
+  const clientGot = hashUntilEnd(p.client);
+  const sent = await sendRandom(p.serverConn, 3 << 20, 1 << 20, true);
+  t.equal((await clientGot).sha, sent);
+  await once(p.client, 'close');
+  t.equal(order.indexOf('end') < order.indexOf('close'), true, "'end' comes before 'close'");
+  t.ok(order.includes('finish'), 'the client ended its side automatically');
+  await once(p.serverConn, 'close');
+  p.server.close();
+  await once(p.server, 'close');
+});
+
+t.test('destroy() mid-write: both sides close, nothing hangs', async (t) => {
+  const p = await pair({ ringSize: 4096 });
+  p.serverConn.pause();
+  const big = Buffer.alloc(256 * 1024, 7);
+  p.client.write(big);
+  p.client.write(big);
+  const closed = once(p.client, 'close');
+  p.client.destroy();
+  await closed;
+  t.equal(p.client.destroyed, true);
+  let got = 0;
+  p.serverConn.on('data', (d: Buffer) => (got += d.length));
+  p.serverConn.resume();
+  await once(p.serverConn, 'end');
+  t.ok(got > 0 && got < 2 * big.length, `the reader got what was published (${got} bytes), then 'end'`);
+  await once(p.serverConn, 'close');
+  t.throws(() => p.client.write('x'), undefined, 'no crash writing to a destroyed Conn');
+  p.server.close();
+  await once(p.server, 'close');
+});
+
+t.test('destroy(err) emits error then close', async (t) => {
+  const p = await pair();
+  const err = new Error('boom');
+  const order: string[] = [];
+  p.client.on('error', (e) => order.push(`error:${e.message}`));
+  p.client.on('close', () => order.push('close'));
+  p.client.destroy(err);
+  await once(p.client, 'close');
+  t.same(order, ['error:boom', 'close']);
+  await once(p.serverConn, 'close');
+  p.server.close();
+  await once(p.server, 'close');
+});
+
+t.test('setTimeout fires on an idle Conn and is re-armed by activity', async (t) => {
+  const p = await pair();
+  const t0 = Date.now();
+  p.client.setTimeout(100);
+  t.equal(p.client.timeout, 100);
+  await once(p.client, 'timeout');
+  const elapsed = Date.now() - t0;
+  t.ok(elapsed >= 95, `timeout after ${elapsed} ms`);
+  t.equal(p.client.destroyed, false, "'timeout' does not close the Conn");
+  let fired = 0;
+  p.client.setTimeout(150, () => fired++);
+  const iv = setInterval(() => p.serverConn.write('k'), 30);
+  p.client.resume();
+  await new Promise((r) => setTimeout(r, 300));
+  clearInterval(iv);
+  t.equal(fired, 0, 'no timeout while bytes flow');
+  await once(p.client, 'timeout');
+  t.equal(fired, 1);
+  p.client.setTimeout(0);
+  t.equal(p.client.timeout, undefined);
+  t.throws(() => p.client.setTimeout(-1), { code: codes.INVALID_ARG });
+  await p.close();
+});
+
+t.test("transport 'tcp' on either side gives the same API over the socket", async (t) => {
+  for (const [so, co] of [[{ transport: 'tcp' }, {}], [{}, { transport: 'tcp' }]] as const) {
+    const p = await pair(so, co);
+    t.equal(p.client.transport, 'tcp');
+    t.equal(p.serverConn.transport, 'tcp');
+    const got = hashUntilEnd(p.serverConn);
+    const sent = await sendRandom(p.client, 4 << 20);
+    t.equal((await got).sha, sent);
+    await p.close();
+  }
+});
+
+t.test("transport 'shm' fails rather than fall back", async (t) => {
+  const server = createServer({ transport: 'tcp' });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const c = connect({ port, host: '127.0.0.1', transport: 'shm' });
+  const [err] = await once(c, 'error');
+  t.equal(err.code, codes.UNSUPPORTED);
+  server.close();
+  await once(server, 'close');
+
+  const strict = createServer({ transport: 'shm' });
+  const failures: string[] = [];
+  strict.on('handshakeError', (e) => failures.push(e.code));
+  strict.listen(0, '127.0.0.1');
+  await once(strict, 'listening');
+  const port2 = (strict.address() as AddressInfo).port;
+  process.env.SHMNET_HOST_ID = 'another-host:x';
+  const c2 = connect({ port: port2, host: '127.0.0.1' });
+  delete process.env.SHMNET_HOST_ID;
+  const [err2] = await once(c2, 'error');
+  t.equal(err2.code, codes.UNSUPPORTED, "a strict server refuses a client from another host");
+  t.same(failures, [codes.UNSUPPORTED]);
+  strict.close();
+  await once(strict, 'close');
+});
+
+t.test('connection errors and handshake timeouts are coded errors, never hangs', async (t) => {
+  // Nobody listening.
+  const probe = createNetServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const deadPort = (probe.address() as AddressInfo).port;
+  probe.close();
+  await once(probe, 'close');
+  const c = connect({ port: deadPort, host: '127.0.0.1' });
+  const [e1] = await once(c, 'error');
+  t.equal(e1.code, 'ECONNREFUSED');
+  await once(c, 'close');
+
+  // A server that accepts and never answers HELLO.
+  const silent = createNetServer(() => {});
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const c2 = connect({ port: (silent.address() as AddressInfo).port, host: '127.0.0.1', handshakeTimeout: 200 });
+  const [e2] = await once(c2, 'error');
+  t.equal(e2.code, codes.HANDSHAKE_TIMEOUT);
+  silent.close();
+
+  // A client that connects and never sends HELLO.
+  const server = createServer({ handshakeTimeout: 200 });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const raw = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [e3] = await once(server, 'handshakeError');
+  t.equal(e3.code, codes.HANDSHAKE_TIMEOUT);
+  await once(raw, 'close');
+  t.same(server.stats().handshakeFailures, { [codes.HANDSHAKE_TIMEOUT]: 1 });
+
+  // Garbage instead of HELLO.
+  const raw2 = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
+  raw2.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
+  const [e4] = await once(server, 'handshakeError');
+  t.equal(e4.code, codes.HANDSHAKE);
+  server.close();
+  await once(server, 'close');
+});
+
+t.test('argument errors', async (t) => {
+  t.throws(() => connect({} as never), { code: codes.INVALID_ARG });
+  t.throws(() => connect(true as never), { code: codes.INVALID_ARG });
+  t.throws(() => connect({ port: 1, ringSize: 1000 }), { code: codes.OUT_OF_RANGE });
+  t.throws(() => connect({ port: 1, transport: 'udp' as never }), { code: codes.INVALID_ARG });
+  t.throws(() => connect({ port: 1, spin: -1 }), { code: codes.OUT_OF_RANGE });
+  t.throws(() => createServer({ ringSize: 3 << 20 }), { code: codes.OUT_OF_RANGE });
+  t.throws(() => createServer({ ringSize: 1 << 22, maxRingSize: 1 << 20 }), { code: codes.OUT_OF_RANGE });
+  t.throws(() => createServer({}, 5 as never), { code: codes.INVALID_ARG });
+});
+
+t.test('the server decides the ring size within its maximum', async (t) => {
+  const p = await pair({ maxRingSize: 1 << 16 }, { ringSize: 1 << 20 });
+  t.equal(p.client.stats().ringSize, 1 << 16, 'the client wish was capped');
+  t.equal(p.serverConn.stats().ringSize, 1 << 16);
+  await p.close();
+  const q = await pair({ ringSize: 1 << 14 });
+  t.equal(q.client.stats().ringSize, 1 << 14, 'the server default applies without a wish');
+  await q.close();
+});
