@@ -70,7 +70,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
     else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
     if (reason !== null) {
-      if (strict && this.opts.transport !== 'tcp' && hello.transport !== 'tcp') {
+      if (strict) {
         return this.#reject(new ShmnetError(codes.UNSUPPORTED, `cannot use shared memory: ${reason}`));
       }
       return this.#fallback(reason);

@@ -3,7 +3,7 @@
  * sends 256 MiB in random chunk sizes (1 B to 1 MiB); SHA-256 of what was
  * sent equals what the child received and what came back.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ async function listen(server: Server, address: unknown): Promise<unknown> {
 }
 
 async function run(
-  t: Tap.Test,
+  t: Test,
   opts: { address: 'tcp' | 'unix'; expect: 'shm' | 'tcp'; serverOptions?: object; childOptions?: object; childEnv?: NodeJS.ProcessEnv },
 ) {
   const server = createServer(opts.serverOptions ?? {});
