@@ -104,16 +104,21 @@ bool BufferInfo(const Napi::Value& value, void** data, size_t* length) {
   return false;
 }
 
-// Resolves (buffer, offset, length) to an address range inside the buffer.
-bool Range(const Napi::CallbackInfo& info, void** addr, size_t* length) {
+// Resolves [off, off + len) of an (Shared)ArrayBuffer to an address.
+// False for anything else, a detached buffer, or a range outside it.
+bool Span(const Napi::Value& buffer, double off, double len, void** addr) {
   void* data;
   size_t total;
-  if (!BufferInfo(info[0], &data, &total) || data == nullptr) return false;
-  double off = Num(info, 1);
-  double len = Num(info, 2);
+  if (!BufferInfo(buffer, &data, &total) || data == nullptr) return false;
   if (!(off >= 0) || !(len >= 0) || off + len > static_cast<double>(total)) return false;
   *addr = static_cast<char*>(data) + static_cast<size_t>(off);
-  *length = static_cast<size_t>(len);
+  return true;
+}
+
+// Resolves (buffer, offset, length) arguments to an address range inside the buffer.
+bool Range(const Napi::CallbackInfo& info, void** addr, size_t* length) {
+  if (!Span(info[0], Num(info, 1), Num(info, 2), addr)) return false;
+  *length = static_cast<size_t>(Num(info, 2));
   return true;
 }
 
@@ -166,34 +171,35 @@ Napi::Value HandleReserve(const Napi::CallbackInfo& info) {
   return StatusValue(info.Env(), shmnet::HandleReserve(Int(info, 0), static_cast<uint64_t>(Num(info, 1))));
 }
 
-Napi::Object MapResult(Napi::Env env, Napi::Value buffer, bool populated, bool huge) {
+// { buffer, preload, huge }: preload is a shmnet::kPreload*, huge a shmnet::kHuge*.
+Napi::Object MapResult(Napi::Env env, Napi::Value buffer, int preload, int huge) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("buffer", buffer);
-  o.Set("populated", Napi::Boolean::New(env, populated));
-  o.Set("huge", Napi::Boolean::New(env, huge));
+  o.Set("preload", Napi::Number::New(env, preload));
+  o.Set("huge", Napi::Number::New(env, huge));
   return o;
 }
 
-// mapShared(handle, offset, length, prot, flags) -> { buffer: SharedArrayBuffer, populated, huge }
+// mapShared(handle, offset, length, prot, flags) -> { buffer: SharedArrayBuffer, preload, huge }
 Napi::Value MapShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
-  bool populated = false, huge = false;
+  int preload = 0, huge = 0;
   size_t length = static_cast<size_t>(Num(info, 2));
   Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
-                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &populated, &huge);
+                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), populated, huge);
+  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), preload, huge);
 }
 
-// mapFile(handle, offset, length, prot, flags) -> { buffer: ArrayBuffer (detachable), populated, huge }
+// mapFile(handle, offset, length, prot, flags) -> { buffer: ArrayBuffer (detachable), preload, huge }
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
-  bool populated = false, huge = false;
+  int preload = 0, huge = 0;
   size_t length = static_cast<size_t>(Num(info, 2));
   Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
-                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &populated, &huge);
+                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
   Mapping* m = new Mapping{addr, length, true};
   {
@@ -201,18 +207,18 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
     registry[addr] = m;
   }
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, addr, length, FinalizeMapping, m);
-  return MapResult(env, ab, populated, huge);
+  return MapResult(env, ab, preload, huge);
 }
 
-// mapAnonymous(length, flags) -> { buffer: SharedArrayBuffer, populated: false, huge }
+// mapAnonymous(length, flags) -> { buffer: SharedArrayBuffer, preload, huge }
 Napi::Value MapAnonymous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
-  bool huge = false;
+  int preload = 0, huge = 0;
   size_t length = static_cast<size_t>(Num(info, 0));
-  Status s = shmnet::MapAnonymous(length, static_cast<int>(Int(info, 1)), &addr, &huge);
+  Status s = shmnet::MapAnonymous(length, static_cast<int>(Int(info, 1)), &addr, &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), false, huge);
+  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), preload, huge);
 }
 
 // unmap(arrayBuffer): releases a mapFile mapping now and detaches the buffer.
@@ -235,11 +241,36 @@ Napi::Value UnmapFile(const Napi::CallbackInfo& info) {
   return StatusValue(env, shmnet::Unmap(m->addr, m->length));
 }
 
+// sync(buffer, offset, length, async, fileHandle | -1)
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   void* addr;
   size_t length;
   if (!Range(info, &addr, &length)) return RangeError(info.Env(), "msync");
-  return StatusValue(info.Env(), shmnet::Sync(addr, length, Bool(info, 3)));
+  return StatusValue(info.Env(), shmnet::Sync(addr, length, Bool(info, 3), Int(info, 4)));
+}
+
+// copy(dst, dstOffset, src, srcOffset, length, handle, required)
+//   -> undefined | fileSize | { errno, syscall }
+// With a handle (not -1) it first checks (fstat) that the file still holds
+// `required` bytes, and returns its current size instead of copying when it
+// does not. The copy itself is guarded: a page that vanished under it gives
+// { errno: EFAULT, syscall: 'memcpy' } rather than SIGBUS.
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  shmnet::Handle handle = Int(info, 5);
+  if (handle != -1) {
+    uint64_t size = 0;
+    Status s = shmnet::HandleSize(handle, &size);
+    if (s.err != 0) return StatusValue(env, s);
+    if (static_cast<double>(size) < Num(info, 6)) return Napi::Number::New(env, static_cast<double>(size));
+  }
+  double length = Num(info, 4);
+  void* dst;
+  void* src;
+  if (!Span(info[0], Num(info, 1), length, &dst) || !Span(info[2], Num(info, 3), length, &src)) {
+    return RangeError(env, "memcpy");
+  }
+  return StatusValue(env, shmnet::GuardedCopy(dst, src, static_cast<size_t>(length)));
 }
 
 Napi::Value Advise(const Napi::CallbackInfo& info) {
@@ -263,11 +294,17 @@ Napi::Value Unlock(const Napi::CallbackInfo& info) {
   return StatusValue(info.Env(), shmnet::Unlock(addr, length));
 }
 
+// sysvCreate(size, mode, flags) -> { id, huge }
 Napi::Value SysvCreate(const Napi::CallbackInfo& info) {
-  int id = -1;
-  Status s = shmnet::SysvCreate(static_cast<uint64_t>(Num(info, 0)), static_cast<int>(Int(info, 1)), &id);
-  if (s.err != 0) return StatusValue(info.Env(), s);
-  return Napi::Number::New(info.Env(), id);
+  Napi::Env env = info.Env();
+  int id = -1, huge = 0;
+  Status s = shmnet::SysvCreate(static_cast<uint64_t>(Num(info, 0)), static_cast<int>(Int(info, 1)),
+                                static_cast<int>(Int(info, 2)), &id, &huge);
+  if (s.err != 0) return StatusValue(env, s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", Napi::Number::New(env, id));
+  o.Set("huge", Napi::Number::New(env, huge));
+  return o;
 }
 
 Napi::Value SysvSize(const Napi::CallbackInfo& info) {
@@ -277,13 +314,16 @@ Napi::Value SysvSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(size));
 }
 
-// sysvAttach(id, size) -> { buffer: SharedArrayBuffer } (size from sysvSize)
+// sysvAttach(id, size, flags) -> { buffer: SharedArrayBuffer, preload, huge } (size from sysvSize)
 Napi::Value SysvAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
-  Status s = shmnet::SysvAttach(static_cast<int>(Int(info, 0)), false, &addr);
+  int preload = 0, huge = 0;
+  size_t length = static_cast<size_t>(Num(info, 1));
+  Status s = shmnet::SysvAttach(static_cast<int>(Int(info, 0)), false, length, static_cast<int>(Int(info, 2)), &addr,
+                                &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, static_cast<size_t>(Num(info, 1)), SysvDeleter), false, false);
+  return MapResult(env, NewShared(env, addr, length, SysvDeleter), preload, huge);
 }
 
 Napi::Value SysvRemove(const Napi::CallbackInfo& info) {
@@ -303,6 +343,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapAnonymous", Napi::Function::New(env, MapAnonymous));
   exports.Set("unmap", Napi::Function::New(env, UnmapFile));
   exports.Set("sync", Napi::Function::New(env, Sync));
+  exports.Set("copy", Napi::Function::New(env, Copy));
   exports.Set("advise", Napi::Function::New(env, Advise));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("unlock", Napi::Function::New(env, Unlock));

@@ -5,7 +5,22 @@
 // Named shared memory lives in the "Local\" namespace and disappears when
 // the last handle closes, so ShmUnlink has nothing to remove. SysV shared
 // memory does not exist on Windows and reports ENOSYS.
+//
+// Preloading uses PrefetchVirtualMemory (Windows 8+), looked up at run time
+// so the file compiles whatever _WIN32_WINNT the build sets; huge pages are
+// SEC_LARGE_PAGES for anonymous memory, which needs SeLockMemoryPrivilege
+// and otherwise falls back to normal pages. Files cannot use large pages.
+// Windows refuses to truncate a file while a view of it exists
+// (ERROR_USER_MAPPED_FILE), so the guarded copy only meets in-page I/O
+// errors (a network drive going away).
 #ifdef _WIN32
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
 
 #include "shm.h"
 
@@ -13,7 +28,15 @@
 #include <io.h>
 #include <windows.h>
 
+#include <cstring>
 #include <string>
+
+#ifndef SEC_LARGE_PAGES
+#define SEC_LARGE_PAGES 0x80000000
+#endif
+#ifndef FILE_MAP_LARGE_PAGES
+#define FILE_MAP_LARGE_PAGES 0x20000000
+#endif
 
 namespace shmnet {
 
@@ -30,6 +53,7 @@ static int ErrnoFromWin(DWORD e) {
     case ERROR_DISK_FULL: return ENOSPC;
     case ERROR_INVALID_PARAMETER: return EINVAL;
     case ERROR_NOT_SUPPORTED: return ENOTSUP;
+    case ERROR_USER_MAPPED_FILE: return EBUSY;
     default: return EIO;
   }
 }
@@ -129,12 +153,32 @@ Status HandleReserve(Handle h, uint64_t size) {
   return Status{ENOSYS, "memfd"};
 }
 
+// PrefetchVirtualMemory, resolved once from kernel32 (absent before Windows 8).
+struct RangeEntry {
+  PVOID VirtualAddress;
+  SIZE_T NumberOfBytes;
+};
+typedef BOOL(WINAPI* PrefetchFn)(HANDLE, ULONG_PTR, RangeEntry*, ULONG);
+
+static PrefetchFn Prefetcher() {
+  static PrefetchFn fn = reinterpret_cast<PrefetchFn>(
+      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "PrefetchVirtualMemory")));
+  return fn;
+}
+
+static bool Prefetch(void* p, size_t length) {
+  PrefetchFn fn = Prefetcher();
+  if (fn == nullptr) return false;
+  RangeEntry range{p, length};
+  return fn(GetCurrentProcess(), 1, &range, 0) != 0;
+}
+
 // `h` is a file handle (from _get_osfhandle on the JS fd) or a section
 // handle from ShmOpen; a file handle needs its own section first.
-Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, bool* populated,
-                 bool* huge) {
-  *populated = false;
-  *huge = false;
+Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, int* preload,
+                 int* huge) {
+  *preload = kPreloadNone;
+  *huge = kHugeNone;
   HANDLE raw = reinterpret_cast<HANDLE>(h);
   DWORD page = prot == kProtRead ? PAGE_READONLY : (prot == kProtCopyOnWrite ? PAGE_WRITECOPY : PAGE_READWRITE);
   DWORD access = prot == kProtRead ? FILE_MAP_READ : (prot == kProtCopyOnWrite ? FILE_MAP_COPY : FILE_MAP_WRITE);
@@ -151,26 +195,43 @@ Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, 
   // A view keeps its section alive, so our own section handle can go.
   if (own_section) CloseHandle(section);
   if (s.err != 0) return s;
-  if (flags & kMapPopulate) {
-    WIN32_MEMORY_RANGE_ENTRY range{p, length};
-    *populated = PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0) != 0;
-  }
+  if ((flags & kMapPopulate) && Prefetch(p, length)) *preload = kPreloadWillNeed;
   *addr = p;
   return Ok();
 }
 
-Status MapAnonymous(size_t length, int flags, void** addr, bool* huge) {
-  (void)flags;
-  *huge = false;
+static HANDLE PagefileSection(uint64_t size, DWORD extra) {
+  return CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE | SEC_COMMIT | extra,
+                            static_cast<DWORD>(size >> 32), static_cast<DWORD>(size & 0xffffffffu), nullptr);
+}
+
+Status MapAnonymous(size_t length, int flags, void** addr, int* preload, int* huge) {
+  *preload = kPreloadNone;
+  *huge = kHugeNone;
   uint64_t size = length;
-  HANDLE section = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE | SEC_COMMIT,
-                                      static_cast<DWORD>(size >> 32), static_cast<DWORD>(size & 0xffffffffu), nullptr);
-  if (section == nullptr) return Fail("CreateFileMapping");
-  void* p = MapViewOfFile(section, FILE_MAP_ALL_ACCESS, 0, 0, length);
-  Status s = p == nullptr ? Fail("MapViewOfFile") : Ok();
-  CloseHandle(section);
-  if (s.err == 0) *addr = p;
-  return s;
+  void* p = nullptr;
+  // Large pages need SeLockMemoryPrivilege enabled in the token and a size
+  // that is a multiple of GetLargePageMinimum(); otherwise normal pages.
+  SIZE_T large = GetLargePageMinimum();
+  if ((flags & kMapHugeTlb) && large != 0 && length % large == 0) {
+    HANDLE section = PagefileSection(size, SEC_LARGE_PAGES);
+    if (section != nullptr) {
+      p = MapViewOfFile(section, FILE_MAP_ALL_ACCESS | FILE_MAP_LARGE_PAGES, 0, 0, length);
+      CloseHandle(section);
+      if (p != nullptr) *huge = kHugeTlb;
+    }
+  }
+  if (p == nullptr) {
+    HANDLE section = PagefileSection(size, 0);
+    if (section == nullptr) return Fail("CreateFileMapping");
+    p = MapViewOfFile(section, FILE_MAP_ALL_ACCESS, 0, 0, length);
+    Status s = p == nullptr ? Fail("MapViewOfFile") : Ok();
+    CloseHandle(section);
+    if (s.err != 0) return s;
+  }
+  if ((flags & kMapPopulate) && Prefetch(p, length)) *preload = kPreloadWillNeed;
+  *addr = p;
+  return Ok();
 }
 
 Status Unmap(void* addr, size_t length) {
@@ -179,16 +240,41 @@ Status Unmap(void* addr, size_t length) {
   return Ok();
 }
 
-Status Sync(void* addr, size_t length, bool async) {
-  (void)async;
+// FlushViewOfFile only hands the dirty pages to the cache manager; the
+// data reaches the disk with FlushFileBuffers on the file itself.
+Status Sync(void* addr, size_t length, bool async, Handle file) {
   if (!FlushViewOfFile(addr, length)) return Fail("FlushViewOfFile");
+  if (!async && file != -1 && !FlushFileBuffers(reinterpret_cast<HANDLE>(file))) return Fail("FlushFileBuffers");
   return Ok();
 }
 
+#if defined(_MSC_VER)
+static int InPageFilter(DWORD code) {
+  return code == EXCEPTION_IN_PAGE_ERROR ? EXCEPTION_EXECUTE_HANDLER : EXCEPTION_CONTINUE_SEARCH;
+}
+
+// Structured exception handling: no C++ objects with destructors live here.
+Status GuardedCopy(void* dst, const void* src, size_t length) {
+  __try {
+    memmove(dst, src, length);
+  } __except (InPageFilter(GetExceptionCode())) {
+    return Status{EFAULT, "memcpy"};
+  }
+  return Ok();
+}
+#else
+// Non-MSVC Windows toolchains (node-gyp does not use them) have no __try:
+// the copy is unguarded there.
+Status GuardedCopy(void* dst, const void* src, size_t length) {
+  memmove(dst, src, length);
+  return Ok();
+}
+#endif
+
 Status Advise(void* addr, size_t length, int advice) {
   if (advice == kAdviceWillNeed) {
-    WIN32_MEMORY_RANGE_ENTRY range{addr, length};
-    if (!PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0)) return Fail("PrefetchVirtualMemory");
+    if (Prefetcher() == nullptr) return Status{ENOSYS, "PrefetchVirtualMemory"};
+    if (!Prefetch(addr, length)) return Fail("PrefetchVirtualMemory");
     return Ok();
   }
   if (advice == kAdviceNormal || advice == kAdviceSequential || advice == kAdviceRandom) return Ok();
@@ -205,9 +291,9 @@ Status Unlock(void* addr, size_t length) {
   return Ok();
 }
 
-Status SysvCreate(uint64_t, int, int*) { return Status{ENOSYS, "shmget"}; }
+Status SysvCreate(uint64_t, int, int, int*, int*) { return Status{ENOSYS, "shmget"}; }
 Status SysvSize(int, uint64_t*) { return Status{ENOSYS, "shmctl"}; }
-Status SysvAttach(int, bool, void**) { return Status{ENOSYS, "shmat"}; }
+Status SysvAttach(int, bool, size_t, int, void**, int*, int*) { return Status{ENOSYS, "shmat"}; }
 Status SysvDetach(void*) { return Status{ENOSYS, "shmdt"}; }
 Status SysvRemove(int) { return Status{ENOSYS, "shmctl"}; }
 

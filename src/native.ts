@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { syscallError } from './errors.js';
@@ -19,10 +20,35 @@ interface Failure {
   syscall: string;
 }
 
+/** What the addon reports it did for MAP_POPULATE / MAP_HUGETLB (indices into PRELOAD / HUGE_PAGES). */
+interface RawMapResult<B extends ArrayBufferLike> {
+  buffer: B;
+  preload: number;
+  huge: number;
+}
+
+/**
+ * How a mapping was preloaded: `'populate'` the page tables were filled at
+ * map time (MAP_POPULATE, MADV_POPULATE_READ), `'willneed'` read-ahead was
+ * requested (MADV_WILLNEED, PrefetchVirtualMemory), `'none'` not asked or
+ * refused. In the order native/shm.h numbers them.
+ */
+export const PRELOAD = ['none', 'populate', 'willneed'] as const;
+export type Preload = (typeof PRELOAD)[number];
+
+/**
+ * Which huge pages a mapping uses: `'hugetlb'` pages from the reserved pool
+ * (MAP_HUGETLB, SHM_HUGETLB, SEC_LARGE_PAGES), `'transparent'` transparent
+ * huge pages were requested (MADV_HUGEPAGE), `'none'` normal pages. In the
+ * order native/shm.h numbers them.
+ */
+export const HUGE_PAGES = ['none', 'hugetlb', 'transparent'] as const;
+export type HugePages = (typeof HUGE_PAGES)[number];
+
 export interface MapResult<B extends ArrayBufferLike> {
   buffer: B;
-  populated: boolean;
-  huge: boolean;
+  preload: Preload;
+  hugePages: HugePages;
 }
 
 interface Binding {
@@ -34,17 +60,26 @@ interface Binding {
   handleSize(handle: number): number | Failure;
   handleClose(handle: number): undefined | Failure;
   handleReserve(handle: number, size: number): undefined | Failure;
-  mapShared(handle: number, offset: number, length: number, prot: number, flags: number): MapResult<SharedArrayBuffer> | Failure;
-  mapFile(handle: number, offset: number, length: number, prot: number, flags: number): MapResult<ArrayBuffer> | Failure;
-  mapAnonymous(length: number, flags: number): MapResult<SharedArrayBuffer> | Failure;
+  mapShared(handle: number, offset: number, length: number, prot: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
+  mapFile(handle: number, offset: number, length: number, prot: number, flags: number): RawMapResult<ArrayBuffer> | Failure;
+  mapAnonymous(length: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
   unmap(buffer: ArrayBuffer): undefined | Failure;
-  sync(buffer: ArrayBufferLike, offset: number, length: number, async: boolean): undefined | Failure;
+  sync(buffer: ArrayBufferLike, offset: number, length: number, async: boolean, file: number): undefined | Failure;
+  copy(
+    dst: ArrayBufferLike,
+    dstOffset: number,
+    src: ArrayBufferLike,
+    srcOffset: number,
+    length: number,
+    handle: number,
+    required: number,
+  ): undefined | number | Failure;
   advise(buffer: ArrayBufferLike, offset: number, length: number, advice: number): undefined | Failure;
   lock(buffer: ArrayBufferLike, offset: number, length: number): undefined | Failure;
   unlock(buffer: ArrayBufferLike, offset: number, length: number): undefined | Failure;
-  sysvCreate(size: number, mode: number): number | Failure;
+  sysvCreate(size: number, mode: number, flags: number): { id: number; huge: number } | Failure;
   sysvSize(id: number): number | Failure;
-  sysvAttach(id: number, size: number): MapResult<SharedArrayBuffer> | Failure;
+  sysvAttach(id: number, size: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
   sysvRemove(id: number): undefined | Failure;
 }
 
@@ -107,20 +142,57 @@ export function handleClose(handle: number): void {
 export function handleReserve(handle: number, size: number): void {
   check(binding.handleReserve(handle, size));
 }
+function mapped<B extends ArrayBufferLike>(r: RawMapResult<B>): MapResult<B> {
+  return { buffer: r.buffer, preload: PRELOAD[r.preload] ?? 'none', hugePages: HUGE_PAGES[r.huge] ?? 'none' };
+}
+
 export function mapShared(handle: number, offset: number, length: number, prot: number, flags: number) {
-  return check(binding.mapShared(handle, offset, length, prot, flags));
+  return mapped(check(binding.mapShared(handle, offset, length, prot, flags)));
 }
 export function mapFile(handle: number, offset: number, length: number, prot: number, flags: number) {
-  return check(binding.mapFile(handle, offset, length, prot, flags));
+  return mapped(check(binding.mapFile(handle, offset, length, prot, flags)));
 }
 export function mapAnonymous(length: number, flags: number) {
-  return check(binding.mapAnonymous(length, flags));
+  return mapped(check(binding.mapAnonymous(length, flags)));
 }
 export function unmap(buffer: ArrayBuffer): void {
   check(binding.unmap(buffer));
 }
-export function sync(buffer: ArrayBufferLike, offset: number, length: number, async: boolean): void {
-  check(binding.sync(buffer, offset, length, async));
+/** msync / FlushViewOfFile; `file` (a handle, or -1) lets Windows also flush the file's buffers. */
+export function sync(buffer: ArrayBufferLike, offset: number, length: number, async: boolean, file = -1): void {
+  check(binding.sync(buffer, offset, length, async, file));
+}
+
+/** `copy` result: the bytes were copied. */
+export const COPIED = -1;
+/** `copy` result: a page vanished under the copy (SIGBUS, caught) or could not be read in. */
+export const FAULTED = -2;
+const EFAULT = osConstants.errno.EFAULT;
+
+/**
+ * Copies `length` bytes from `src` at `srcOffset` to `dst` at `dstOffset`
+ * (either may be mapped memory) so that a page vanishing under the copy
+ * cannot kill the process. With `handle` (not -1) it first checks, with one
+ * fstat, that the file still holds `required` bytes.
+ *
+ * Returns `COPIED`, `FAULTED`, or (when the check fails, nothing copied) the
+ * file's current size. Throws the coded error if fstat fails; a range
+ * outside either buffer (a detached one) throws `SHMNET_ERR_INVALID_ARG`.
+ */
+export function copy(
+  dst: ArrayBufferLike,
+  dstOffset: number,
+  src: ArrayBufferLike,
+  srcOffset: number,
+  length: number,
+  handle = -1,
+  required = 0,
+): number {
+  const r = binding.copy(dst, dstOffset, src, srcOffset, length, handle, required);
+  if (r === undefined) return COPIED;
+  if (typeof r === 'number') return r;
+  if (r.errno === EFAULT && r.syscall === 'memcpy') return FAULTED;
+  throw syscallError(r.syscall, r.errno);
 }
 export function advise(buffer: ArrayBufferLike, offset: number, length: number, advice: Advice): void {
   check(binding.advise(buffer, offset, length, ADVICE.indexOf(advice)));
@@ -131,14 +203,15 @@ export function lock(buffer: ArrayBufferLike, offset: number, length: number): v
 export function unlock(buffer: ArrayBufferLike, offset: number, length: number): void {
   check(binding.unlock(buffer, offset, length));
 }
-export function sysvCreate(size: number, mode: number): number {
-  return check(binding.sysvCreate(size, mode));
+export function sysvCreate(size: number, mode: number, flags: number): { id: number; hugePages: HugePages } {
+  const r = check(binding.sysvCreate(size, mode, flags));
+  return { id: r.id, hugePages: HUGE_PAGES[r.huge] ?? 'none' };
 }
 export function sysvSize(id: number): number {
   return check(binding.sysvSize(id));
 }
-export function sysvAttach(id: number, size: number) {
-  return check(binding.sysvAttach(id, size));
+export function sysvAttach(id: number, size: number, flags: number) {
+  return mapped(check(binding.sysvAttach(id, size, flags)));
 }
 export function sysvRemove(id: number): void {
   check(binding.sysvRemove(id));

@@ -1,25 +1,28 @@
 /** Anonymous shared memory: `mapAnonymous`. */
 import * as native from '../native.js';
 import { MappedRegion } from './region.js';
-import { checkOptions, checkSize } from './validate.js';
+import { checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
-export interface MapAnonymousOptions {
-  /** Ask for huge pages (MAP_HUGETLB); `region.huge` tells whether they were used. */
-  hugePages?: boolean;
-}
+/**
+ * `hugePages`: MAP_HUGETLB when huge pages are reserved (vm.nr_hugepages,
+ * SEC_LARGE_PAGES on Windows), else transparent huge pages; `populate`:
+ * MAP_POPULATE (allocates every page now). Both are reported on the region.
+ */
+export interface MapAnonymousOptions extends MapHints {}
 
 /** Maps `size` bytes of zeroed anonymous memory, as a SharedArrayBuffer. */
 export function mapAnonymous(size: number, options?: MapAnonymousOptions): MappedRegion {
   const length = checkSize('size', size);
   const o = checkOptions<MapAnonymousOptions>(options, 'mapAnonymous');
-  const mapped = native.mapAnonymous(length, o.hugePages === true ? native.MAP_HUGETLB : 0);
+  const mapped = native.mapAnonymous(length, mapFlags(o));
   return new MappedRegion({
     kind: 'anonymous',
     buffer: mapped.buffer,
     byteOffset: 0,
     size: length,
     readOnly: false,
-    huge: mapped.huge,
+    preload: mapped.preload,
+    hugePages: mapped.hugePages,
     release: () => {},
   });
 }

@@ -1,10 +1,13 @@
 export { MappedRegion } from './region.js';
-export type { RegionKind, Whence, FlushOptions, RangeOptions } from './region.js';
+export type { RegionKind, Whence, FlushOptions, RangeOptions, SyncMode } from './region.js';
+export type { Preload, HugePages } from '../native.js';
+export type { MapHints } from './validate.js';
 export { openShm, unlinkShm } from './shm.js';
 export type { OpenShmOptions } from './shm.js';
-export { mapFile } from './file.js';
+export { mapFile, DEFAULT_SYNC_INTERVAL } from './file.js';
+export { DEFAULT_WINDOW_SIZE, WINDOW_THRESHOLD } from './file-window.js';
 export type { MapFileOptions, FileMapMode } from './file.js';
 export { mapAnonymous } from './anonymous.js';
 export type { MapAnonymousOptions } from './anonymous.js';
 export { createSysV, openSysV, removeSysV } from './sysv.js';
-export type { CreateSysVOptions } from './sysv.js';
+export type { CreateSysVOptions, OpenSysVOptions } from './sysv.js';

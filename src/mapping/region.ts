@@ -7,31 +7,57 @@
  * Shared-memory regions are SharedArrayBuffers that stay mapped until the
  * last JS reference is collected, so even an old `bytes` view a caller kept
  * can never reach unmapped memory. File regions are detachable
- * ArrayBuffers: `close()` detaches (views become empty) and unmaps at once.
+ * ArrayBuffers: `close()` (and a window moving, and `remap()`) detaches the
+ * old buffer (views become empty) and unmaps it at once.
+ *
+ * File regions add what absfs/memmapfs offers: a sliding window over files
+ * larger than one mapping, truncation safety (see file-window.ts), and sync
+ * modes that decide when written bytes reach the disk:
+ *
+ * | sync          | written bytes are on disk                                   |
+ * |---------------|-------------------------------------------------------------|
+ * | `'immediate'` | when the write method returns (msync after every call)      |
+ * | `'periodic'`  | within `syncInterval` ms (an unref'd timer)                 |
+ * | `'lazy'`      | when `close()` returns                                      |
+ * | `'never'`     | when the OS writes them back, or `flush()` is called        |
+ *
+ * A background ('periodic') sync that fails emits `'error'` when the region
+ * has an `'error'` listener; without one the first such error is kept and
+ * thrown by the next `flush()` or `close()`, so it is never lost.
  */
 import { EventEmitter } from 'node:events';
 import { codes, closedError, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
-import type { Advice } from '../native.js';
+import type { Advice, HugePages, Preload } from '../native.js';
+import type { FileWindow } from './file-window.js';
 
 export type RegionKind = 'file' | 'shm' | 'anonymous' | 'sysv';
 
 /** Where `seek` counts from: 0/'start', 1/'current', 2/'end' (as io.Seeker). */
 export type Whence = 0 | 1 | 2 | 'start' | 'current' | 'end';
 
+/** When a file region's written bytes reach the disk; see the table above. */
+export type SyncMode = 'immediate' | 'periodic' | 'lazy' | 'never';
+export const SYNC_MODES: readonly SyncMode[] = ['immediate', 'periodic', 'lazy', 'never'];
+
 export interface RegionInit {
   kind: RegionKind;
-  buffer: SharedArrayBuffer | ArrayBuffer;
-  /** Where the caller's window starts inside `buffer` (file offsets need not be page aligned). */
-  byteOffset: number;
-  size: number;
   readOnly: boolean;
-  /** Releases the mapping; called once by `close()`. */
-  release: (buffer: SharedArrayBuffer | ArrayBuffer) => void;
+  /** Regions mapped once: the mapping, where the region starts in it, and its size. */
+  buffer?: SharedArrayBuffer | ArrayBuffer;
+  byteOffset?: number;
+  size?: number;
+  /** Releases such a mapping; called once by `close()`. */
+  release?: (buffer: SharedArrayBuffer | ArrayBuffer) => void;
+  /** File regions: the mapped part of the file, which owns the mapping and the fd. */
+  file?: FileWindow;
+  sync?: SyncMode;
+  /** Milliseconds between 'periodic' syncs. */
+  syncInterval?: number;
   name?: string;
   id?: number;
-  populated?: boolean;
-  huge?: boolean;
+  preload?: Preload;
+  hugePages?: HugePages;
 }
 
 export interface FlushOptions {
@@ -46,6 +72,11 @@ export interface RangeOptions {
   length?: number;
 }
 
+interface TickState {
+  ref: WeakRef<MappedRegion>;
+  timer: NodeJS.Timeout | undefined;
+}
+
 function checkInteger(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArg(`${name} must be an integer, got ${String(v)}`);
   return v;
@@ -56,68 +87,181 @@ function checkBytes(name: string, v: unknown): Uint8Array {
   return v;
 }
 
+/** Scratch for the 64-bit accessors of guarded regions. */
+const scratch64 = Buffer.alloc(8);
+
 export class MappedRegion extends EventEmitter {
   readonly kind: RegionKind;
-  readonly size: number;
   readonly readOnly: boolean;
   /** The POSIX name, for `openShm` regions. */
   readonly name: string | undefined;
   /** The SysV identifier, for `createSysV`/`openSysV` regions. */
   readonly id: number | undefined;
-  /** Whether the pages were pre-faulted (MAP_POPULATE). */
-  readonly populated: boolean;
-  /** Whether the mapping uses huge pages (MAP_HUGETLB). */
-  readonly huge: boolean;
+  /** When written bytes reach the disk (file regions; `'never'` for the others). */
+  readonly sync: SyncMode;
+  /** Milliseconds between syncs in `'periodic'` mode, else 0. */
+  readonly syncInterval: number;
 
+  #file: FileWindow | null;
   #buffer: SharedArrayBuffer | ArrayBuffer | null;
   #bytes: Buffer | null;
   #byteOffset: number;
-  #release: RegionInit['release'];
+  #size: number;
+  #release: (buffer: SharedArrayBuffer | ArrayBuffer) => void;
+  #preload: Preload;
+  #hugePages: HugePages;
+  /**
+   * Copies through the addon's guarded copy: a named POSIX object can be
+   * truncated by any process that can open it, which makes its pages
+   * vanish (SIGBUS) just as a file's do. Anonymous and SysV memory cannot
+   * shrink and keep the plain JS copy.
+   */
+  #guarded: boolean;
+  #closed = false;
   #position = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** The first background sync error nobody listened for. */
+  #pendingError: Error | null = null;
 
   constructor(init: RegionInit) {
     super();
     this.kind = init.kind;
-    this.size = init.size;
     this.readOnly = init.readOnly;
     this.name = init.name;
     this.id = init.id;
-    this.populated = init.populated ?? false;
-    this.huge = init.huge ?? false;
-    this.#buffer = init.buffer;
-    this.#byteOffset = init.byteOffset;
-    this.#bytes = Buffer.from(init.buffer, init.byteOffset, init.size);
-    this.#release = init.release;
+    this.sync = init.sync ?? 'never';
+    this.syncInterval = this.sync === 'periodic' ? (init.syncInterval ?? 0) : 0;
+    this.#file = init.file ?? null;
+    this.#buffer = init.buffer ?? null;
+    this.#byteOffset = init.byteOffset ?? 0;
+    this.#size = init.size ?? 0;
+    this.#bytes = this.#buffer === null ? null : Buffer.from(this.#buffer, this.#byteOffset, this.#size);
+    this.#release = init.release ?? (() => {});
+    this.#preload = init.preload ?? 'none';
+    this.#hugePages = init.hugePages ?? 'none';
+    this.#guarded = init.kind === 'shm';
+    if (this.sync === 'periodic' && this.#file !== null) {
+      const state: TickState = { ref: new WeakRef(this), timer: undefined };
+      // unref'd, and holding the region only weakly: it never keeps the
+      // process alive, nor a region nobody references.
+      state.timer = setInterval(MappedRegion.#tick, this.syncInterval, state);
+      state.timer.unref();
+      this.#timer = state.timer;
+    }
+  }
+
+  static #tick(state: TickState): void {
+    const region = state.ref.deref();
+    if (region === undefined || region.#closed || region.#file === null) {
+      clearInterval(state.timer);
+      return;
+    }
+    if (!region.#file.pending) return;
+    try {
+      region.#file.syncAll(false, false);
+    } catch (err) {
+      region.#background(err as Error);
+    }
+  }
+
+  /** Routes a background sync failure: to `'error'` listeners, else kept for the next flush()/close(). */
+  #background(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.#pendingError ??= err;
+  }
+
+  #takePending(): Error | null {
+    const err = this.#pendingError;
+    this.#pendingError = null;
+    return err;
   }
 
   /** True once `close()` has run. */
   get closed(): boolean {
-    return this.#buffer === null;
+    return this.#closed;
+  }
+
+  /** Bytes in the region: for a file, the requested length (or the file's length when it was last mapped). */
+  get size(): number {
+    return this.#file !== null ? this.#file.size : this.#size;
   }
 
   /**
-   * The whole underlying buffer: a SharedArrayBuffer for shared memory (use
-   * it for `Atomics`), a detachable ArrayBuffer for files. The requested
-   * window starts at `byteOffset` within it.
+   * The underlying buffer: a SharedArrayBuffer for shared memory (use it for
+   * `Atomics`), a detachable ArrayBuffer for files. The region's bytes start
+   * at `byteOffset` within it. For a windowed file region this is the
+   * current window's mapping, detached when the window moves.
    */
   get buffer(): SharedArrayBuffer | ArrayBuffer {
-    if (this.#buffer === null) throw closedError();
-    return this.#buffer;
+    this.#live();
+    if (this.#file !== null) {
+      this.#file.markRaw();
+      return this.#file.view.buffer;
+    }
+    return this.#buffer!;
   }
 
   get byteOffset(): number {
-    if (this.#buffer === null) throw closedError();
-    return this.#byteOffset;
+    this.#live();
+    return this.#file !== null ? this.#file.view.byteOffset : this.#byteOffset;
   }
 
   /**
-   * A Buffer over exactly the requested window: the fast path with no
-   * checks. For a read-only file mapping, writes through it stay private to
-   * this process (the mapping is copy-on-write) and never reach the file.
+   * A Buffer over the mapped bytes: the fast path with no checks. It covers
+   * the whole region, except on a windowed file region, where it covers the
+   * current window: region bytes [windowOffset, windowOffset + bytes.length).
+   * A file region's Buffer is emptied when the window moves, `remap()` runs
+   * or the region closes, so take it again after any method call.
+   *
+   * Unsafe for files: no truncation check. If another process truncates the
+   * file, touching a page past its new end through this Buffer kills the
+   * process with SIGBUS; the region's methods report SHMNET_ERR_TRUNCATED
+   * instead. For a read-only file mapping, writes through it stay private
+   * to this process (the mapping is copy-on-write) and never reach the file.
    */
   get bytes(): Buffer {
-    if (this.#bytes === null) throw closedError();
-    return this.#bytes;
+    this.#live();
+    if (this.#file !== null) {
+      this.#file.markRaw();
+      return this.#file.view.bytes;
+    }
+    return this.#bytes!;
+  }
+
+  /** The region offset of `bytes[0]`: 0 unless the region is windowed. */
+  get windowOffset(): number {
+    this.#live();
+    return this.#file !== null ? this.#file.view.start : 0;
+  }
+
+  /** Whether only a sliding window of the region is mapped at a time. */
+  get windowed(): boolean {
+    return this.#file !== null && this.#file.windowSize !== null;
+  }
+
+  /** Bytes mapped at a time: the window's length when windowed, else the region's size. */
+  get windowSize(): number {
+    return this.#file?.windowSize ?? this.size;
+  }
+
+  /** How the pages were preloaded when `populate` was asked for. */
+  get preload(): Preload {
+    return this.#file !== null ? this.#file.preload : this.#preload;
+  }
+
+  /** Whether the pages were pre-faulted at map time (`preload === 'populate'`). */
+  get populated(): boolean {
+    return this.preload === 'populate';
+  }
+
+  /** Which huge pages were used when `hugePages` was asked for. */
+  get hugePages(): HugePages {
+    return this.#file !== null ? this.#file.hugePages : this.#hugePages;
+  }
+
+  /** Whether the mapping uses reserved huge pages (`hugePages === 'hugetlb'`). */
+  get huge(): boolean {
+    return this.hugePages === 'hugetlb';
   }
 
   /** The cursor used by `read`, `write` and `seek`. */
@@ -125,15 +269,41 @@ export class MappedRegion extends EventEmitter {
     return this.#position;
   }
 
-  #live(): Buffer {
-    if (this.#bytes === null) throw closedError();
-    return this.#bytes;
+  #live(): void {
+    if (this.#closed) throw closedError();
   }
 
-  #writable(): Buffer {
-    const bytes = this.#live();
+  #checkWritable(): void {
+    this.#live();
     if (this.readOnly) throw new ShmnetError(codes.READ_ONLY, `the ${this.kind} mapping is read-only`);
-    return bytes;
+  }
+
+  /** Copies region bytes [o, o + n) of a region mapped once into `target`. */
+  #copyOut(target: Uint8Array, o: number, n: number): void {
+    if (!this.#guarded) {
+      target.set(this.#bytes!.subarray(o, o + n));
+      return;
+    }
+    const r = native.copy(target.buffer, target.byteOffset, this.#buffer!, this.#byteOffset + o, n);
+    if (r !== native.COPIED) throw this.#vanished(o, n);
+  }
+
+  /** Copies all of `source` to region offset `o` of a region mapped once. */
+  #copyIn(source: Uint8Array, o: number): void {
+    if (!this.#guarded) {
+      this.#bytes!.set(source, o);
+      return;
+    }
+    const r = native.copy(this.#buffer!, this.#byteOffset + o, source.buffer, source.byteOffset, source.length);
+    if (r !== native.COPIED) throw this.#vanished(o, source.length);
+  }
+
+  #vanished(o: number, n: number): ShmnetError {
+    return new ShmnetError(
+      codes.TRUNCATED,
+      `pages of shared-memory object ${this.name} in [${o}, ${o + n}) are gone (SIGBUS): ` +
+        'another process truncated it, or its filesystem could not supply the page',
+    );
   }
 
   #offset(offset: unknown, what = 'offset'): number {
@@ -145,26 +315,36 @@ export class MappedRegion extends EventEmitter {
   /**
    * Copies bytes starting at `offset` into `target`; returns how many were
    * copied (fewer than `target.length` only at the end of the region, 0 at
-   * the end), as io.ReaderAt.
+   * the end), as io.ReaderAt. On a file region, throws
+   * `SHMNET_ERR_TRUNCATED` if the file no longer holds those bytes.
    */
   readAt(target: Uint8Array, offset: number): number {
-    const bytes = this.#live();
+    this.#live();
     checkBytes('target', target);
     const o = this.#offset(offset);
     const n = Math.min(target.length, this.size - o);
-    if (n > 0) target.set(bytes.subarray(o, o + n));
+    if (n > 0) {
+      if (this.#file !== null) this.#file.read(target, o, n);
+      else this.#copyOut(target, o, n);
+    }
     return n;
   }
 
-  /** Copies all of `source` to `offset`; a write that would not fit throws and writes nothing. */
+  /**
+   * Copies all of `source` to `offset`; a write that would not fit throws
+   * and writes nothing. With `sync: 'immediate'` the bytes are on disk when
+   * it returns (a failed msync throws; the bytes are then in the mapping
+   * but not known to be on disk).
+   */
   writeAt(source: Uint8Array, offset: number): number {
-    const bytes = this.#writable();
+    this.#checkWritable();
     checkBytes('source', source);
     const o = this.#offset(offset);
     if (source.length > this.size - o) {
       throw outOfRange(`writing ${source.length} bytes at ${o} runs past the region's end (${this.size})`);
     }
-    bytes.set(source, o);
+    if (this.#file !== null) this.#file.write(source, o, this.sync === 'immediate');
+    else this.#copyIn(source, o);
     return source.length;
   }
 
@@ -182,7 +362,10 @@ export class MappedRegion extends EventEmitter {
     return n;
   }
 
-  /** Moves the cursor; returns the new position. Past-the-end positions are allowed, as io.Seeker. */
+  /**
+   * Moves the cursor; returns the new position. Past-the-end positions are
+   * allowed, as io.Seeker. On a windowed region the window moves to it.
+   */
   seek(offset: number, whence: Whence = 'start'): number {
     this.#live();
     const o = checkInteger('offset', offset);
@@ -193,84 +376,178 @@ export class MappedRegion extends EventEmitter {
     else throw invalidArg(`whence must be 'start', 'current' or 'end', got ${String(whence)}`);
     const next = base + o;
     if (next < 0 || !Number.isSafeInteger(next)) throw outOfRange(`seek to ${next} is before the start of the region`);
+    if (this.#file !== null && next < this.size) this.#file.viewAt(next);
     this.#position = next;
     return next;
   }
 
   /** Reads a little-endian unsigned 64-bit value. */
   readUint64At(offset: number): bigint {
-    const bytes = this.#live();
+    this.#live();
     const o = this.#offset(offset);
     if (o + 8 > this.size) throw outOfRange(`a 64-bit read at ${o} runs past the region's end (${this.size})`);
-    return bytes.readBigUInt64LE(o);
+    if (this.#file !== null) this.#file.read(scratch64, o, 8);
+    else if (this.#guarded) this.#copyOut(scratch64, o, 8);
+    else return this.#bytes!.readBigUInt64LE(o);
+    return scratch64.readBigUInt64LE(0);
   }
 
   /** Writes a little-endian unsigned 64-bit value. */
   writeUint64At(offset: number, value: bigint): void {
-    const bytes = this.#writable();
+    this.#checkWritable();
     const o = this.#offset(offset);
     if (typeof value !== 'bigint') throw invalidArg('value must be a bigint');
     if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw outOfRange(`value ${value} does not fit in 64 unsigned bits`);
     if (o + 8 > this.size) throw outOfRange(`a 64-bit write at ${o} runs past the region's end (${this.size})`);
-    bytes.writeBigUInt64LE(value, o);
+    if (this.#file === null && !this.#guarded) {
+      this.#bytes!.writeBigUInt64LE(value, o);
+      return;
+    }
+    scratch64.writeBigUInt64LE(value, 0);
+    if (this.#file !== null) this.#file.write(scratch64, o, this.sync === 'immediate');
+    else this.#copyIn(scratch64, o);
   }
 
-  /** Resolves an optional sub-range to page-aligned bounds inside the mapping. */
-  #pageRange(opts: RangeOptions | undefined): [number, number] {
+  /** Validates an optional sub-range; returns region offsets [from, to). */
+  #range(opts: RangeOptions | undefined): [number, number] {
     const offset = opts?.offset === undefined ? 0 : this.#offset(opts.offset);
     const length = opts?.length === undefined ? this.size - offset : checkInteger('length', opts.length);
     if (length < 0 || length > this.size - offset) {
       throw outOfRange(`range [${offset}, ${offset + length}) is outside the region [0, ${this.size}]`);
     }
-    const start = this.#byteOffset + offset;
+    return [offset, offset + length];
+  }
+
+  /**
+   * Resolves an optional sub-range to [buffer, page-aligned start, length]
+   * inside the mapping. On a windowed region the default is the current
+   * window, and a range given must fit in one window, which moves there.
+   */
+  #mapped(opts: RangeOptions | undefined): [SharedArrayBuffer | ArrayBuffer, number, number] {
+    if (this.#file === null) {
+      const [from, to] = this.#range(opts);
+      const start = this.#byteOffset + from;
+      const aligned = start - (start % native.pageSize);
+      return [this.#buffer!, aligned, start + (to - from) - aligned];
+    }
+    const file = this.#file;
+    let from = file.view.start;
+    let to = file.view.end;
+    if (opts?.offset !== undefined || opts?.length !== undefined) {
+      [from, to] = this.#range(opts);
+      if (to > from && (from < file.view.start || to > file.view.end)) {
+        file.viewAt(from);
+        if (opts.length === undefined) to = Math.min(to, file.view.end);
+        if (to > file.view.end) {
+          throw outOfRange(`range [${from}, ${to}) does not fit in one window (${file.windowSize} bytes)`);
+        }
+      }
+    }
+    const v = file.view;
+    const start = v.byteOffset + (from - v.start);
     const aligned = start - (start % native.pageSize);
-    return [aligned, start + length - aligned];
+    return [v.buffer, aligned, start + (to - from) - aligned];
   }
 
-  /** Writes dirty pages back (msync). A no-op for anonymous memory. */
+  /**
+   * Writes dirty pages back (msync; on Windows FlushViewOfFile and
+   * FlushFileBuffers). A no-op for anonymous memory and SysV. On a file
+   * region it also covers what earlier windows left dirty (fdatasync), and
+   * then throws a background sync error kept for it, if any.
+   */
   flush(opts: FlushOptions = {}): void {
-    const buffer = this.buffer;
-    const [start, length] = this.#pageRange(opts);
+    this.#live();
+    const async = opts.async === true;
+    if (this.#file !== null) {
+      const [from, to] = this.#range(opts);
+      if (opts.offset === undefined && opts.length === undefined) this.#file.syncAll(true, async);
+      else this.#file.syncRange(from, to, async);
+      const kept = this.#takePending();
+      if (kept !== null) throw kept;
+      return;
+    }
+    const [buffer, start, length] = this.#mapped(opts);
     if (length === 0 || this.kind === 'anonymous' || this.kind === 'sysv') return;
-    native.sync(buffer, start, length, opts.async === true);
+    native.sync(buffer, start, length, async);
   }
 
-  /** Gives the kernel a hint about the access pattern (madvise). */
+  /**
+   * Gives the kernel a hint about the access pattern (madvise). On a
+   * windowed region it applies to the current window (see `windowOffset`).
+   */
   advise(advice: Advice, opts?: RangeOptions): void {
-    const buffer = this.buffer;
+    this.#live();
     if (!native.ADVICE.includes(advice)) {
       throw invalidArg(`advice must be one of ${native.ADVICE.join(', ')}, got ${String(advice)}`);
     }
     if ((advice === 'hugepage' || advice === 'nohugepage') && native.platform !== 'linux') {
       throw new ShmnetError(codes.UNSUPPORTED, `advice '${advice}' exists only on Linux`);
     }
-    const [start, length] = this.#pageRange(opts);
+    const [buffer, start, length] = this.#mapped(opts);
     if (length > 0) native.advise(buffer, start, length, advice);
   }
 
-  /** Locks the pages in RAM (mlock). */
+  /** Locks the pages in RAM (mlock). On a windowed region: the current window, until it moves. */
   lock(opts?: RangeOptions): void {
-    const buffer = this.buffer;
-    const [start, length] = this.#pageRange(opts);
+    this.#live();
+    const [buffer, start, length] = this.#mapped(opts);
     if (length > 0) native.lock(buffer, start, length);
   }
 
   unlock(opts?: RangeOptions): void {
-    const buffer = this.buffer;
-    const [start, length] = this.#pageRange(opts);
+    this.#live();
+    const [buffer, start, length] = this.#mapped(opts);
     if (length > 0) native.unlock(buffer, start, length);
   }
 
   /**
+   * Maps a file region again at the file's current size (the requested
+   * length, or less if the file is now shorter): after another process
+   * truncated or grew the file. Old views are emptied; the cursor stays.
+   * Throws `SHMNET_ERR_TRUNCATED` if the file now ends before the region
+   * starts, leaving the region as it was. A 'cow' region loses its private
+   * changes.
+   */
+  remap(): void {
+    this.#live();
+    if (this.#file === null) throw new ShmnetError(codes.UNSUPPORTED, `remap() applies to file regions, not ${this.kind}`);
+    this.#file.remap();
+  }
+
+  /**
    * Releases the region. Afterwards every method throws
-   * `SHMNET_ERR_CLOSED`. Closing twice is a no-op.
+   * `SHMNET_ERR_CLOSED`. Closing twice is a no-op. A file region in any
+   * sync mode but `'never'` first syncs what was written; a failure of that
+   * sync, or a kept background sync error, is thrown after everything is
+   * released.
    */
   close(): void {
-    const buffer = this.#buffer;
-    if (buffer === null) return;
-    this.#buffer = null;
-    this.#bytes = null;
-    this.#release(buffer);
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    let error: unknown = null;
+    const file = this.#file;
+    if (file !== null) {
+      if (this.sync !== 'never' && file.pending) {
+        try {
+          file.syncAll(false, false);
+        } catch (err) {
+          error = err;
+        }
+      }
+      try {
+        file.close();
+      } catch (err) {
+        error ??= err;
+      }
+    } else {
+      const buffer = this.#buffer!;
+      this.#buffer = null;
+      this.#bytes = null;
+      this.#release(buffer);
+    }
+    error ??= this.#takePending();
     this.emit('close');
+    if (error !== null) throw error;
   }
 }

@@ -2,16 +2,20 @@
 import { codes, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
 import { MappedRegion } from './region.js';
-import { checkMode, checkOptions, checkSize } from './validate.js';
+import { checkMode, checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
-export interface OpenShmOptions {
+/**
+ * `populate`: MAP_POPULATE (MADV_WILLNEED on macOS); `hugePages`:
+ * transparent huge pages (POSIX objects live on tmpfs, not hugetlbfs).
+ */
+export interface OpenShmOptions extends MapHints {
   /** Bytes to map; required with `create`. Defaults to the object's size when opening. */
   size?: number;
   /** Create the object if it does not exist (its pages are reserved at once). */
   create?: boolean;
   /** With `create`: fail with `SHMNET_ERR_EXISTS` if it exists already. */
   exclusive?: boolean;
-  /** Permission bits for a new object. */
+  /** Permission bits for a new object (on macOS narrowed by the umask: XNU has no fchmod for shm). */
   mode?: number;
 }
 
@@ -45,6 +49,7 @@ export function openShm(name: string, options?: OpenShmOptions): MappedRegion {
   const mode = checkMode(o.mode ?? 0o600);
   if (create && o.size === undefined) throw invalidArg('size is required to create a shared-memory object');
   const size = o.size === undefined ? undefined : checkSize('size', o.size);
+  const mapHints = mapFlags(o);
 
   const flags = (create ? native.SHM_CREATE : 0) | (exclusive ? native.SHM_EXCLUSIVE : 0);
   const opened = native.shmOpen(n, flags, mode, size ?? 0);
@@ -54,7 +59,7 @@ export function openShm(name: string, options?: OpenShmOptions): MappedRegion {
       throw outOfRange(`size ${size} exceeds the size of ${n} (${opened.size} bytes)`);
     }
     const length = size ?? checkSize('object size', opened.size);
-    const mapped = native.mapShared(opened.handle, 0, length, native.PROT_READ_WRITE, 0);
+    const mapped = native.mapShared(opened.handle, 0, length, native.PROT_READ_WRITE, mapHints);
     return new MappedRegion({
       kind: 'shm',
       buffer: mapped.buffer,
@@ -62,6 +67,8 @@ export function openShm(name: string, options?: OpenShmOptions): MappedRegion {
       size: length,
       readOnly: false,
       name: n,
+      preload: mapped.preload,
+      hugePages: mapped.hugePages,
       // The memory stays mapped until the last view is collected.
       release: () => {},
     });

@@ -7,9 +7,17 @@
 import { invalidArg } from '../errors.js';
 import * as native from '../native.js';
 import { MappedRegion } from './region.js';
-import { checkMode, checkOptions, checkSize } from './validate.js';
+import type { HugePages } from '../native.js';
+import { checkMode, checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
-export interface CreateSysVOptions {
+/**
+ * `populate`: MADV_POPULATE_READ after attaching (MADV_WILLNEED before Linux
+ * 5.14); `hugePages`: SHM_HUGETLB when creating with huge pages reserved,
+ * else transparent huge pages.
+ */
+export interface OpenSysVOptions extends MapHints {}
+
+export interface CreateSysVOptions extends MapHints {
   mode?: number;
 }
 
@@ -20,8 +28,8 @@ function checkId(id: unknown): number {
   return id;
 }
 
-function attach(id: number, size: number): MappedRegion {
-  const mapped = native.sysvAttach(id, size);
+function attach(id: number, size: number, flags: number, created?: HugePages): MappedRegion {
+  const mapped = native.sysvAttach(id, size, flags);
   return new MappedRegion({
     kind: 'sysv',
     buffer: mapped.buffer,
@@ -29,6 +37,8 @@ function attach(id: number, size: number): MappedRegion {
     size,
     readOnly: false,
     id,
+    preload: mapped.preload,
+    hugePages: created === 'hugetlb' ? created : mapped.hugePages,
     // shmdt runs when the last view is collected.
     release: () => {},
   });
@@ -37,10 +47,12 @@ function attach(id: number, size: number): MappedRegion {
 /** Creates a private SysV segment (IPC_PRIVATE) and attaches it; `region.id` names it. */
 export function createSysV(size: number, options?: CreateSysVOptions): MappedRegion {
   const length = checkSize('size', size);
-  const mode = checkMode(checkOptions<CreateSysVOptions>(options, 'createSysV').mode ?? 0o600);
-  const id = native.sysvCreate(length, mode);
+  const o = checkOptions<CreateSysVOptions>(options, 'createSysV');
+  const mode = checkMode(o.mode ?? 0o600);
+  const flags = mapFlags(o);
+  const { id, hugePages } = native.sysvCreate(length, mode, flags);
   try {
-    return attach(id, length);
+    return attach(id, length, flags, hugePages);
   } catch (err) {
     native.sysvRemove(id);
     throw err;
@@ -48,9 +60,10 @@ export function createSysV(size: number, options?: CreateSysVOptions): MappedReg
 }
 
 /** Attaches an existing segment by id, at its real size. */
-export function openSysV(id: number): MappedRegion {
+export function openSysV(id: number, options?: OpenSysVOptions): MappedRegion {
   const i = checkId(id);
-  return attach(i, checkSize('segment size', native.sysvSize(i)));
+  const flags = mapFlags(checkOptions<OpenSysVOptions>(options, 'openSysV'));
+  return attach(i, checkSize('segment size', native.sysvSize(i)), flags);
 }
 
 /** Marks a segment for removal; it goes when the last process detaches. */
