@@ -1,0 +1,322 @@
+#!/usr/bin/env node
+/**
+ * shmnet-bench: the seed's benchmark tables, measured between real
+ * processes. `npm run bench` (or `npx shmnet-bench`) runs everything with
+ * the defaults below in a few minutes; progress goes to stderr, markdown
+ * tables to stdout.
+ *
+ *   shmnet-bench [--quick] [--sizes 1k,4k,...] [--duration ms] [--warmup ms]
+ *                [--reps n] [--only table,...] [--json file] [--svg file]
+ *
+ * Method (see README, Benchmarks): one peer process (peer.ts) on the other
+ * core is the receiver / echo side of every transport; a warm-up pass, then
+ * for each cell several repetitions, transports interleaved within each
+ * repetition (in an order rotated per repetition) so drift hits all alike;
+ * the median is reported and every sample is kept in the JSON.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { measureForeign, waitForQuiet } from './foreign.js';
+import { idleCpu } from './idle.js';
+import { roundTrip } from './latency.js';
+import { machineInfo } from './machine.js';
+import { Peer } from './peer-client.js';
+import { markdown, sizeLabel, tablesJson, TABLE_KEYS, type Results, type SampleMeta, type SeriesKey, type TableKey } from './report.js';
+import { throughputSvg } from './svg.js';
+import { memcpyOneWay, oneWay, type OneWaySample } from './throughput.js';
+import { PIPE, SHM, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
+
+const USAGE = `usage: shmnet-bench [options]
+
+  --quick            a smoke run in seconds (2 short repetitions per cell)
+  --sizes LIST       chunk sizes for the throughput tables, e.g. 1k,4k,64k,1m
+                     (default 1k,4k,16k,64k,256k,1m)
+  --duration MS      timed part of each throughput sample, ms (default 400)
+  --warmup MS        untimed warm-up before each sample, ms (default 100)
+  --latency MS       timed part of each latency sample, ms (default 600)
+  --reps N           repetitions per cell (default 5)
+  --max-foreign PCT  repeat a sample (up to 3 times, after waiting up to 60 s for
+                     quiet) when other processes used more than PCT% of a core
+                     meanwhile (default 20; --quick: off)
+  --only LIST        run only these tables: ${TABLE_KEYS.join(', ')}
+  --pin              pin the bench process to CPU 0 and the peer to CPU 1
+                     (Linux, needs taskset; for diagnosis, off by default)
+  --json FILE        write every sample, the tables and the machine info as JSON
+  --svg FILE         write a throughput-vs-size chart (SVG)
+  -h, --help         this text
+`;
+
+const DEFAULT_SIZES = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
+const CONCURRENCY = [1, 2, 4, 8, 16];
+const CONCURRENT_SIZE = 4 << 10;
+const LATENCY_SIZE = 64;
+/** How long a contaminated sample waits for the machine to calm down before it is repeated. */
+const QUIET_WAIT_MS = 60_000;
+
+class UsageError extends Error {}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`bad size '${s}' (try 4096, 4k or 1m)`);
+  const mult = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const v = Math.round(Number(m[1]) * mult);
+  if (v < 1 || v > 64 << 20) throw new UsageError(`size ${s} must be between 1 byte and 64 MiB`);
+  return v;
+}
+
+function parseMs(name: string, s: string | undefined, dflt: number): number {
+  if (s === undefined) return dflt;
+  const v = Number(s);
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`--${name} must be a positive number of milliseconds, got '${s}'`);
+  return v;
+}
+
+function parsePercent(s: string): number {
+  const v = Number(s);
+  if (!Number.isFinite(v) || v < 0) throw new UsageError(`--max-foreign must be a percentage ≥ 0, got '${s}'`);
+  return v;
+}
+
+interface Config {
+  sizes: number[];
+  reps: number;
+  durationMs: number;
+  warmupMs: number;
+  latencyMs: number;
+  maxForeignCpu: number;
+  retries: number;
+  idleSettleMs: number;
+  idleWindowMs: number;
+  tables: TableKey[];
+  quick: boolean;
+  pin: boolean;
+  json?: string;
+  svg?: string;
+}
+
+function parseConfig(argv: string[]): Config | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      sizes: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      latency: { type: 'string' },
+      reps: { type: 'string' },
+      'max-foreign': { type: 'string' },
+      only: { type: 'string' },
+      pin: { type: 'boolean' },
+      json: { type: 'string' },
+      svg: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const quick = values.quick === true;
+  const sizes = values.sizes === undefined ? DEFAULT_SIZES : [...new Set(values.sizes.split(',').map(parseSize))].sort((a, b) => a - b);
+  const reps = values.reps === undefined ? (quick ? 2 : 5) : Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new UsageError(`--reps must be a positive integer, got '${values.reps}'`);
+  let tables: TableKey[] = [...TABLE_KEYS];
+  if (values.only !== undefined) {
+    tables = values.only.split(',').map((s) => s.trim()) as TableKey[];
+    for (const t of tables) if (!TABLE_KEYS.includes(t)) throw new UsageError(`--only: unknown table '${t}' (one of ${TABLE_KEYS.join(', ')})`);
+  }
+  return {
+    sizes,
+    reps,
+    durationMs: parseMs('duration', values.duration, quick ? 30 : 400),
+    warmupMs: parseMs('warmup', values.warmup, quick ? 10 : 100),
+    latencyMs: parseMs('latency', values.latency, quick ? 30 : 600),
+    maxForeignCpu: values['max-foreign'] === undefined ? (quick ? Infinity : 20) : parsePercent(values['max-foreign']),
+    retries: 3,
+    idleSettleMs: quick ? 50 : 250,
+    idleWindowMs: quick ? 100 : 1000,
+    tables,
+    quick,
+    pin: values.pin === true,
+    json: values.json,
+    svg: values.svg,
+  };
+}
+
+/** `items` rotated left by `k`: a different order per repetition, so no transport always goes first. */
+function rotate<T>(items: T[], k: number): T[] {
+  const n = items.length;
+  return n === 0 ? [] : items.map((_, i) => items[(i + k) % n]!);
+}
+
+class Progress {
+  #done = 0;
+  constructor(readonly total: number) {}
+  step(what: string, result: string): void {
+    this.#done++;
+    const w = String(this.total).length;
+    process.stderr.write(`[${String(this.#done).padStart(w)}/${this.total}] ${what}: ${result}\n`);
+  }
+}
+
+const TRANSPORT_OF: Partial<Record<TableKey, Transport>> = { shmnet: SHM, tcp: TCP, unix: UNIX, pipe: PIPE };
+const SERIES_OF: Record<'shmnet' | 'tcp' | 'unix' | 'pipe' | 'memcpy', SeriesKey> = {
+  shmnet: 'shm',
+  tcp: 'tcp',
+  unix: 'unix',
+  pipe: 'pipe',
+  memcpy: 'memcpy',
+};
+
+async function run(cfg: Config, argv: string[]): Promise<Results> {
+  const machine = machineInfo();
+  const results: Results = {
+    format: 'shmnet-bench/1',
+    machine,
+    command: ['shmnet-bench', ...argv].join(' '),
+    config: {
+      sizes: cfg.sizes,
+      latencySize: LATENCY_SIZE,
+      concurrency: CONCURRENCY,
+      concurrentSize: CONCURRENT_SIZE,
+      reps: cfg.reps,
+      durationMs: cfg.durationMs,
+      warmupMs: cfg.warmupMs,
+      latencyMs: cfg.latencyMs,
+      maxForeignCpu: cfg.maxForeignCpu,
+      retries: cfg.retries,
+      tables: cfg.tables,
+      quick: cfg.quick,
+      pinned: cfg.pin,
+    },
+    samples: { oneWay: [], concurrent: [], latency: [], idle: [] },
+  };
+  const has = (t: TableKey) => cfg.tables.includes(t);
+  const oneWayKeys = (['shmnet', 'tcp', 'unix', 'pipe', 'memcpy'] as const).filter(has);
+  const latencyTransports = has('latency') ? [SHM, SHM_PARK, TCP, UNIX] : [];
+
+  const total =
+    oneWayKeys.length * cfg.sizes.length * cfg.reps +
+    (has('concurrent') ? CONCURRENCY.length * cfg.reps : 0) +
+    latencyTransports.length * cfg.reps +
+    (has('idle') ? 1 : 0);
+  process.stderr.write(
+    `shmnet-bench: ${cfg.tables.join(', ')}; sizes ${cfg.sizes.map(sizeLabel).join(', ')}; ${cfg.reps} reps × ` +
+      `${cfg.warmupMs}+${cfg.durationMs} ms; ${total} samples\n`,
+  );
+
+  const peer = await Peer.start();
+  const onSignal = () => {
+    void peer.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    if (cfg.pin) {
+      // All threads (-a): V8's helper threads follow the main thread.
+      execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
+      execFileSync('taskset', ['-a', '-pc', '1', String(peer.pid)], { stdio: 'ignore' });
+    }
+    const progress = new Progress(total);
+    const fmt = (s: OneWaySample) => `${s.mbps.toFixed(0)} MB/s`;
+    /** Takes one sample, repeating it while other processes were busy meanwhile. */
+    const sample = async <T>(what: string, fn: () => T | Promise<T>): Promise<T & SampleMeta> => {
+      for (let attempt = 1; ; attempt++) {
+        const m = await measureForeign(peer, fn);
+        if (m.foreignCpu === null || m.foreignCpu <= cfg.maxForeignCpu || attempt > cfg.retries) {
+          return { ...m.value, foreignCpu: m.foreignCpu, attempts: attempt };
+        }
+        process.stderr.write(`  ${what}: other processes used ${m.foreignCpu.toFixed(0)}% of a core meanwhile; waiting for quiet, then repeating\n`);
+        const waited = await waitForQuiet(peer, cfg.maxForeignCpu, QUIET_WAIT_MS);
+        if (waited >= QUIET_WAIT_MS) process.stderr.write(`  still busy after ${(waited / 1000).toFixed(0)} s; repeating anyway\n`);
+      }
+    };
+
+    // Warm-up pass: every code path once (JIT, first connections), discarded.
+    for (const key of oneWayKeys) {
+      const t = TRANSPORT_OF[key];
+      if (t) await oneWay(peer, t, 64 << 10, 1, cfg.warmupMs, cfg.warmupMs);
+      else memcpyOneWay(64 << 10, cfg.warmupMs, cfg.warmupMs);
+    }
+    for (const t of latencyTransports) await roundTrip(peer, t, LATENCY_SIZE, cfg.warmupMs, cfg.warmupMs);
+
+    for (const size of cfg.sizes) {
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        for (const key of rotate([...oneWayKeys], rep)) {
+          const t = TRANSPORT_OF[key];
+          const what = `one-way ${sizeLabel(size).padStart(7)} ${key.padEnd(6)} rep ${rep + 1}/${cfg.reps}`;
+          const s = await sample(what, () =>
+            t ? oneWay(peer, t, size, 1, cfg.warmupMs, cfg.durationMs) : memcpyOneWay(size, cfg.warmupMs, cfg.durationMs),
+          );
+          results.samples.oneWay.push({ series: SERIES_OF[key], size, rep, ...s });
+          progress.step(what, fmt(s));
+        }
+      }
+    }
+
+    if (has('concurrent')) {
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        for (const conns of rotate(CONCURRENCY, rep)) {
+          const what = `concurrent ${String(conns).padStart(2)} × ${sizeLabel(CONCURRENT_SIZE)} rep ${rep + 1}/${cfg.reps}`;
+          const s = await sample(what, () => oneWay(peer, SHM, CONCURRENT_SIZE, conns, cfg.warmupMs, cfg.durationMs));
+          results.samples.concurrent.push({ conns, size: CONCURRENT_SIZE, rep, ...s });
+          progress.step(what, fmt(s));
+        }
+      }
+    }
+
+    for (let rep = 0; rep < cfg.reps && latencyTransports.length > 0; rep++) {
+      for (const t of rotate(latencyTransports, rep)) {
+        const what = `round trip ${LATENCY_SIZE} B ${t.label.padEnd(13)} rep ${rep + 1}/${cfg.reps}`;
+        const s = await sample(what, () => roundTrip(peer, t, LATENCY_SIZE, cfg.warmupMs, cfg.latencyMs));
+        results.samples.latency.push({ series: t.key, size: LATENCY_SIZE, rep, ...s });
+        progress.step(what, `median ${s.median.toFixed(1)} µs, p99 ${s.p99.toFixed(1)} µs (${s.roundTrips} trips)`);
+      }
+    }
+
+    if (has('idle')) {
+      const s = await sample('idle', () => idleCpu(peer, SHM, cfg.idleSettleMs, cfg.idleWindowMs));
+      results.samples.idle.push(s);
+      progress.step('idle shmnet Conn', `bench ${s.benchCpu.toFixed(2)}%, peer ${s.peerCpu.toFixed(2)}% of a core`);
+    }
+    peer.check();
+  } finally {
+    process.off('SIGINT', onSignal);
+    await peer.stop();
+  }
+  return results;
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  let cfg: Config | null;
+  try {
+    cfg = parseConfig(argv);
+  } catch (err) {
+    process.stderr.write(`shmnet-bench: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (cfg === null) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const results = await run(cfg, argv);
+  process.stdout.write(markdown(results));
+  if (cfg.json !== undefined) {
+    writeFileSync(cfg.json, JSON.stringify({ ...results, tables: tablesJson(results) }, null, 2) + '\n');
+    process.stderr.write(`wrote ${cfg.json}\n`);
+  }
+  if (cfg.svg !== undefined) {
+    writeFileSync(cfg.svg, throughputSvg(results));
+    process.stderr.write(`wrote ${cfg.svg}\n`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`shmnet-bench failed: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,171 @@
+/**
+ * The benchmark's peer process: forked by cli.ts, it listens on every
+ * transport under test and is the far end of every measurement.
+ *
+ *   - shmnet servers (default options, and `spin: 0`), a node:net TCP
+ *     server on 127.0.0.1 and a node:net Unix-socket server; its own stdin
+ *     is the pipe;
+ *   - every accepted stream starts with a preamble (protocol.ts) choosing
+ *     sink mode (count bytes, the receiver of one-way throughput) or echo
+ *     mode (write everything back, the far side of ping-pong);
+ *   - the IPC channel carries `await` / `reached` and CPU readings.
+ *
+ * All streams, whatever carries them, go through the same `accept()`.
+ */
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import { createServer, type Conn, type Server } from '../src/index.js';
+import { MODE_ECHO, MODE_SINK, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
+
+function send(m: FromPeer): void {
+  process.send!(m);
+}
+
+/** An `await` from the bench: answered once every listed sink reached its count. */
+interface Pending {
+  tag: number;
+  left: number;
+  sinks: Sink[];
+}
+
+/** Byte counter for one stream id; may exist before its stream arrives. */
+class Sink {
+  count = 0;
+  threshold = Infinity;
+  pending: Pending | null = null;
+  stream: Readable | null = null;
+
+  constructor(readonly id: number) {}
+
+  add(n: number): void {
+    this.count += n;
+    if (this.count >= this.threshold) this.#hit();
+  }
+
+  wait(p: Pending, bytes: number): void {
+    this.pending = p;
+    this.threshold = bytes;
+    if (this.count >= bytes) this.#hit();
+  }
+
+  #hit(): void {
+    const p = this.pending!;
+    this.pending = null;
+    this.threshold = Infinity;
+    if (--p.left === 0) {
+      const stats = p.sinks.map((s) => {
+        const st = s.stream as (Readable & { stats?: () => Record<string, unknown> }) | null;
+        return typeof st?.stats === 'function' ? st.stats() : null;
+      });
+      const u = process.cpuUsage();
+      send({ t: 'reached', tag: p.tag, stats, user: u.user, system: u.system });
+    }
+  }
+}
+
+const sinks = new Map<number, Sink>();
+
+function sinkFor(id: number): Sink {
+  let s = sinks.get(id);
+  if (!s) {
+    s = new Sink(id);
+    sinks.set(id, s);
+  }
+  return s;
+}
+
+/** Reads the preamble, then counts (sink) or echoes (echo). */
+function accept(stream: Duplex | Readable): void {
+  let pre: Buffer | null = Buffer.alloc(0);
+  let sink: Sink | null = null;
+  let echo = false;
+  stream.on('data', (d: Buffer) => {
+    if (sink !== null) {
+      sink.add(d.length);
+      return;
+    }
+    if (echo) {
+      (stream as Duplex).write(d);
+      return;
+    }
+    pre = Buffer.concat([pre!, d]);
+    if (pre.length < PREAMBLE_SIZE) return;
+    const { mode, id } = parsePreamble(pre);
+    const rest = pre.subarray(PREAMBLE_SIZE);
+    pre = null;
+    if (mode === MODE_SINK) {
+      sink = sinkFor(id);
+      sink.stream = stream;
+      stream.once('close', () => sinks.delete(id));
+      if (rest.length > 0) sink.add(rest.length);
+    } else if (mode === MODE_ECHO) {
+      echo = true;
+      if (rest.length > 0) (stream as Duplex).write(rest);
+    } else {
+      send({ t: 'error', message: `unknown preamble mode ${mode}` });
+      (stream as Duplex).destroy();
+    }
+  });
+  stream.on('error', (err) => {
+    // A reset at the end of a measurement is not a failure; anything else is reported.
+    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') send({ t: 'error', message: `peer stream: ${err.message}` });
+  });
+}
+
+function listenNet(server: NetServer | Server, arg: number | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    if (typeof arg === 'number') server.listen(arg, '127.0.0.1', () => resolve());
+    else server.listen(arg, () => resolve());
+  });
+}
+
+async function main(): Promise<void> {
+  const unixPath = join(tmpdir(), `shmnet-bench-${process.pid}.sock`);
+  rmSync(unixPath, { force: true });
+  const shm = createServer((c: Conn) => accept(c));
+  const shmPark = createServer({ spin: 0 }, (c: Conn) => accept(c));
+  const tcp = createNetServer({ noDelay: true }, (s) => accept(s));
+  const unix = createNetServer((s) => accept(s));
+  await Promise.all([listenNet(shm, 0), listenNet(shmPark, 0), listenNet(tcp, 0), listenNet(unix, unixPath)]);
+  const port = (s: NetServer | Server) => (s.address() as { port: number }).port;
+  const addresses: PeerAddresses = { shmPort: port(shm), shmPark: port(shmPark), tcpPort: port(tcp), unixPath };
+  accept(process.stdin);
+
+  const shutdown = () => {
+    shm.close();
+    shmPark.close();
+    tcp.close();
+    unix.close();
+    rmSync(unixPath, { force: true });
+    process.exit(0);
+  };
+  process.on('disconnect', shutdown);
+  process.on('message', (m: ToPeer) => {
+    switch (m.t) {
+      case 'await': {
+        const p: Pending = { tag: m.tag, left: m.waits.length, sinks: [] };
+        for (const [id] of m.waits) p.sinks.push(sinkFor(id));
+        for (let i = 0; i < m.waits.length; i++) p.sinks[i]!.wait(p, m.waits[i]![1]);
+        break;
+      }
+      case 'cpu': {
+        const u = process.cpuUsage();
+        send({ t: 'cpu', tag: m.tag, user: u.user, system: u.system });
+        break;
+      }
+      case 'exit':
+        shutdown();
+        break;
+    }
+  });
+  send({ t: 'ready', addresses, pid: process.pid });
+}
+
+main().catch((err: Error) => {
+  send({ t: 'error', message: `peer failed to start: ${err.stack ?? err.message}` });
+  process.exit(1);
+});
