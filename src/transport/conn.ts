@@ -15,6 +15,7 @@
 import { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { codes, ShmnetError, invalidArg } from '../errors.js';
+import { publishClose, type Role } from './diagnostics.js';
 
 export type Transport = 'shm' | 'tcp';
 
@@ -36,6 +37,8 @@ export interface Engine {
 }
 
 export interface ConnInit {
+  /** Which end of the handshake this Conn is. */
+  role: Role;
   allowHalfOpen: boolean;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
@@ -44,6 +47,8 @@ export interface ConnInit {
 const STREAM_HWM = 64 * 1024;
 
 export class Conn extends Duplex {
+  /** 'client' for a Conn from connect(), 'server' for one a Server accepted. */
+  readonly role: Role;
   /** Set once the handshake picked a transport. */
   #engine: Engine | null = null;
   #socket: Socket | null = null;
@@ -71,6 +76,7 @@ export class Conn extends Duplex {
       emitClose: true,
       autoDestroy: true,
     });
+    this.role = init.role;
   }
 
   // ---- wiring (used by connect() and Server) -------------------------------
@@ -153,6 +159,7 @@ export class Conn extends Duplex {
     const q = this.#queued;
     this.#queued = null;
     if (q) q.cb(err ?? new ShmnetError(codes.SOCKET_CLOSED, 'the connection was destroyed before it was established'));
+    publishClose(this.role, this, err ? String((err as Error & { code?: unknown }).code ?? 'ERR_UNKNOWN') : null);
     cb(err);
   }
 

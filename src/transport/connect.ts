@@ -11,6 +11,7 @@ import { Conn } from './conn.js';
 import { resolveOptions, type TransportOptions } from './options.js';
 import { ShmEngine } from './shm-engine.js';
 import { SocketEngine } from './socket-engine.js';
+import { publishConnect, publishFallback, publishHandshake } from './diagnostics.js';
 
 export type ConnectOptions = TransportOptions &
   (
@@ -57,7 +58,7 @@ export function connect(...args: unknown[]): Conn {
   }
   if (netOpts.path === undefined && netOpts.port === undefined) throw invalidArg('connect() needs a port or a path');
   const opts = resolveOptions(transportOpts);
-  const conn = new Conn({ allowHalfOpen: opts.allowHalfOpen });
+  const conn = new Conn({ role: 'client', allowHalfOpen: opts.allowHalfOpen });
   if (listener) conn.once('connect', listener);
   if (options.timeout !== undefined) conn.setTimeout(options.timeout);
 
@@ -71,6 +72,8 @@ export function connect(...args: unknown[]): Conn {
       socket.destroy();
       return;
     }
+    publishConnect('client', conn);
+    const started = performance.now();
     clientHandshake(socket, {
       transport: opts.transport,
       // Only a ring size the caller chose is a wish; otherwise the server decides.
@@ -80,6 +83,7 @@ export function connect(...args: unknown[]): Conn {
     }).then(
       (outcome) => {
         conn.handshakeMs = outcome.handshakeMs;
+        publishHandshake('client', conn, outcome.kind, outcome.handshakeMs, null);
         if (conn.destroyed) {
           if (outcome.kind === 'shm') outcome.region.close();
           socket.destroy();
@@ -91,11 +95,15 @@ export function connect(...args: unknown[]): Conn {
           );
         } else {
           conn._attach(new SocketEngine(conn, socket, outcome.rest));
+          publishFallback('client', conn, outcome.reason);
         }
         conn.emit('connect');
         conn.emit('ready');
       },
-      (err: Error) => conn.destroy(err),
+      (err: Error & { code?: string }) => {
+        publishHandshake('client', conn, null, performance.now() - started, err.code ?? 'ERR_UNKNOWN');
+        conn.destroy(err);
+      },
     );
   });
   return conn;

@@ -11,6 +11,7 @@ import { Conn } from './conn.js';
 import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
 import { ShmEngine } from './shm-engine.js';
 import { SocketEngine } from './socket-engine.js';
+import { publishConnect, publishFallback, publishHandshake } from './diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
   /** Passed to net.createServer. */
@@ -27,6 +28,9 @@ export class Server extends EventEmitter {
   #handshakeFailures = new Map<string, number>();
   #accepted = 0;
   #fallbacks = 0;
+  /** Bytes moved by connections that have closed. */
+  #closedBytesIn = 0;
+  #closedBytesOut = 0;
 
   constructor(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) {
     super();
@@ -94,8 +98,8 @@ export class Server extends EventEmitter {
 
   /** Aggregate counters (see the README's "Seeing inside"). */
   stats(): Record<string, unknown> {
-    let bytesIn = 0;
-    let bytesOut = 0;
+    let bytesIn = this.#closedBytesIn;
+    let bytesOut = this.#closedBytesOut;
     let shm = 0;
     for (const c of this.#conns) {
       bytesIn += c.bytesRead;
@@ -117,12 +121,15 @@ export class Server extends EventEmitter {
   #accept(socket: Socket): void {
     this.#accepted++;
     this.#handshakes++;
-    const conn = new Conn({ allowHalfOpen: this.#opts.allowHalfOpen });
+    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen });
     conn._setSocket(socket);
+    publishConnect('server', conn);
+    const started = performance.now();
     serverHandshake(socket, this.#opts).then(
       (outcome) => {
         this.#handshakes--;
         conn.handshakeMs = outcome.handshakeMs;
+        publishHandshake('server', conn, outcome.kind, outcome.handshakeMs, null);
         if (outcome.kind === 'shm') {
           conn._attach(
             new ShmEngine({
@@ -138,9 +145,14 @@ export class Server extends EventEmitter {
         } else {
           this.#fallbacks++;
           conn._attach(new SocketEngine(conn, socket, outcome.rest));
+          publishFallback('server', conn, outcome.reason);
         }
         this.#conns.add(conn);
-        conn.once('close', () => this.#conns.delete(conn));
+        conn.once('close', () => {
+          this.#conns.delete(conn);
+          this.#closedBytesIn += conn.bytesRead;
+          this.#closedBytesOut += conn.bytesWritten;
+        });
         conn.emit('connect');
         conn.emit('ready');
         this.emit('connection', conn);
@@ -149,7 +161,8 @@ export class Server extends EventEmitter {
         this.#handshakes--;
         const code = err.code ?? codes.HANDSHAKE;
         this.#handshakeFailures.set(code, (this.#handshakeFailures.get(code) ?? 0) + 1);
-        conn.destroy();
+        publishHandshake('server', conn, null, performance.now() - started, code);
+        conn.destroy(); // publishes shmnet:close with a null code: the failure was reported above
         // Like http's 'clientError': a bad client never takes the server down.
         this.emit('handshakeError', err, socket);
       },

@@ -78,6 +78,8 @@ export interface ShmEngineInit {
   spin: number;
   /** Bytes that followed the handshake: doorbells. */
   rest: Buffer;
+  /** How the region was shared: a named POSIX object (unlinked after ACK) or a memfd passed over the socket. */
+  segment?: 'named' | 'memfd';
 }
 
 export class ShmEngine implements Engine {
@@ -89,6 +91,7 @@ export class ShmEngine implements Engine {
   readonly #rx: RingConsumer;
   readonly #capacity: number;
   readonly #spinMs: number;
+  readonly #segment: 'named' | 'memfd';
 
   // The pending write: chunks[index] from offset on, then cb.
   #wChunks: Buffer[] | null = null;
@@ -126,6 +129,7 @@ export class ShmEngine implements Engine {
     this.#region = init.region;
     this.#capacity = init.capacity;
     this.#spinMs = init.spin / 1000;
+    this.#segment = init.segment ?? 'named';
     const sab = init.region.buffer;
     const rings = ringOffsets(init.capacity);
     const txRing = rings[init.role === 'server' ? RING_S2C : RING_C2S];
@@ -247,6 +251,7 @@ export class ShmEngine implements Engine {
 
   stats(): Record<string, unknown> {
     return {
+      segment: this.#segment,
       ringSize: this.#capacity,
       chunksIn: this.#chunksIn,
       chunksOut: this.#chunksOut,
