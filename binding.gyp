@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "shmnet",
-      "sources": ["native/binding.cc"],
+      "sources": ["native/binding.cc", "native/fdpass_linux.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "fdpass.h"
 #include "shm.h"
 
 namespace {
@@ -330,7 +331,45 @@ Napi::Value SysvRemove(const Napi::CallbackInfo& info) {
   return StatusValue(info.Env(), shmnet::SysvRemove(static_cast<int>(Int(info, 0))));
 }
 
+// memfdCreate(label, size) -> { handle, size } (a sealed, nameless region; Linux)
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint64_t size = static_cast<uint64_t>(Num(info, 1));
+  shmnet::Handle h = -1;
+  Status s = shmnet::MemfdCreate(name.c_str(), size, &h);
+  if (s.err != 0) return StatusValue(env, s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("handle", Napi::Number::New(env, static_cast<double>(h)));
+  o.Set("size", Napi::Number::New(env, static_cast<double>(size)));
+  return o;
+}
+
+Napi::Value MemfdSeals(const Napi::CallbackInfo& info) {
+  int seals = 0;
+  Status s = shmnet::MemfdSeals(Int(info, 0), &seals);
+  if (s.err != 0) return StatusValue(info.Env(), s);
+  return Napi::Number::New(info.Env(), seals);
+}
+
+// sendFd(socketFd, fd)
+Napi::Value SendFd(const Napi::CallbackInfo& info) {
+  return StatusValue(info.Env(), shmnet::SendFd(static_cast<int>(Int(info, 0)), static_cast<int>(Int(info, 1))));
+}
+
+// recvFd(socketFd) -> fd (non-blocking: { errno: EAGAIN } when nothing arrived yet)
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  int fd = -1;
+  Status s = shmnet::RecvFd(static_cast<int>(Int(info, 0)), &fd);
+  if (s.err != 0) return StatusValue(info.Env(), s);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate));
+  exports.Set("memfdSeals", Napi::Function::New(env, MemfdSeals));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  exports.Set("recvFd", Napi::Function::New(env, RecvFd));
   exports.Set("pageSize", Napi::Function::New(env, PageSize));
   exports.Set("shmOpen", Napi::Function::New(env, ShmOpen));
   exports.Set("shmUnlink", Napi::Function::New(env, ShmUnlink));

@@ -81,6 +81,10 @@ interface Binding {
   sysvSize(id: number): number | Failure;
   sysvAttach(id: number, size: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
   sysvRemove(id: number): undefined | Failure;
+  memfdCreate(label: string, size: number): { handle: number; size: number } | Failure;
+  memfdSeals(handle: number): number | Failure;
+  sendFd(socketFd: number, fd: number): undefined | Failure;
+  recvFd(socketFd: number): number | Failure;
 }
 
 function packageRoot(): string {
@@ -215,4 +219,30 @@ export function sysvAttach(id: number, size: number, flags: number) {
 }
 export function sysvRemove(id: number): void {
   check(binding.sysvRemove(id));
+}
+
+// ---- nameless segments (Linux): memfd + SCM_RIGHTS ------------------------
+
+/** Seal bits reported by `memfdSeals` (fcntl F_GET_SEALS). */
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+
+/** A sealed memfd of `size` bytes (pages reserved; it can neither shrink nor grow). */
+export function memfdCreate(label: string, size: number): { handle: number; size: number } {
+  return check(binding.memfdCreate(label, size));
+}
+export function memfdSeals(handle: number): number {
+  return check(binding.memfdSeals(handle));
+}
+/** Sends `fd` over the connected Unix socket `socketFd` (one byte + SCM_RIGHTS). */
+export function sendFd(socketFd: number, fd: number): void {
+  check(binding.sendFd(socketFd, fd));
+}
+/** Receives a descriptor, or returns null while none has arrived (EAGAIN). */
+const EAGAIN_ERRNO = osConstants.errno.EAGAIN;
+export function recvFd(socketFd: number): number | null {
+  const r = binding.recvFd(socketFd);
+  if (typeof r === 'object' && r !== null && r.errno === EAGAIN_ERRNO) return null;
+  return check(r);
 }

@@ -13,6 +13,7 @@ import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
 import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage } from './messages.js';
 import type { HandshakeOutcome } from './server.js';
+import { canPassFd, closeRegionFd, mapRegionFd, receiveRegionFd, stopReading } from './memfd.js';
 
 export interface ClientHandshakeOptions {
   transport: 'auto' | 'shm' | 'tcp';
@@ -23,7 +24,9 @@ export interface ClientHandshakeOptions {
 }
 
 class ClientExchange extends Exchange<HandshakeOutcome> {
-  #state: 'reply' | 'fallback' = 'reply';
+  #state: 'reply' | 'fd' | 'fallback' = 'reply';
+  /** Stops polling for the region descriptor. */
+  #cancelFd: (() => void) | null = null;
   readonly #started = performance.now();
 
   constructor(socket: Socket, private readonly opts: ClientHandshakeOptions) {
@@ -40,6 +43,7 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
         uid: typeof process.getuid === 'function' ? process.getuid() : -1,
         ringSize: this.opts.ringSize,
         transport: this.opts.transport,
+        fdPassing: canPassFd(this.socket),
       }),
     );
   }
@@ -57,21 +61,73 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
       return;
     }
     if (this.#state !== 'reply') throw new ShmnetError(codes.HANDSHAKE, 'a second MAPINFO');
-    let region: MappedRegion | null = null;
+    if (reply.fd) return this.#askForFd(reply);
+    let region: MappedRegion;
     try {
       region = this.#map(reply);
     } catch (err) {
-      const e = err as ShmnetError;
-      if (this.opts.transport === 'shm') {
-        this.send(encodeMessage({ type: 'reject', version: PROTOCOL_VERSION, code: e.code ?? codes.HANDSHAKE, message: e.message.slice(0, 1000) }));
-        throw e;
-      }
-      this.send(encodeMessage({ type: 'nack', version: PROTOCOL_VERSION, reason: String(e.message).slice(0, 250) }));
-      this.#state = 'fallback';
-      return;
+      return this.#cannotMap(err as ShmnetError);
     }
-    this.send(encodeMessage({ type: 'ack', version: PROTOCOL_VERSION, token: reply.token }));
-    this.finish({ kind: 'shm', region, capacity: reply.ringSize, rest: this.reader.takeRest(), hello: undefined as never, handshakeMs: this.#ms() });
+    this.#accept(reply, region, 'named');
+  }
+
+  /** MAPINFO said the region comes as a descriptor: stop reading, ask, receive. */
+  #askForFd(info: MapInfoMessage): void {
+    const expected = regionSize(info.ringSize);
+    if (info.size !== expected || !canPassFd(this.socket)) {
+      return this.#cannotMap(new ShmnetError(codes.HANDSHAKE, info.size !== expected ? `MAPINFO size ${info.size} does not match ring size ${info.ringSize}` : 'this socket cannot receive a descriptor'));
+    }
+    stopReading(this.socket);
+    this.send(encodeMessage({ type: 'fdready', version: PROTOCOL_VERSION }));
+    this.#state = 'fd';
+    this.#cancelFd = receiveRegionFd(this.socket, (err, fd) => {
+      this.#cancelFd = null;
+      if (this.settled) {
+        if (fd !== undefined) closeRegionFd(fd);
+        return;
+      }
+      if (err) return this.fail(err);
+      let region: MappedRegion;
+      try {
+        region = mapRegionFd(fd!, info.size);
+        try {
+          validateHeader(region.buffer, { size: info.size, capacity: info.ringSize, token: info.token });
+        } catch (e) {
+          region.close();
+          throw e;
+        }
+      } catch (e) {
+        try {
+          this.#cannotMap(e as ShmnetError);
+          // Waiting for FALLBACK now: read the socket again.
+          if (!this.settled) this.socket.resume();
+        } catch (fatal) {
+          this.fail(fatal as Error);
+        }
+        return;
+      }
+      this.#accept(info, region, 'memfd');
+    });
+  }
+
+  #accept(info: MapInfoMessage, region: MappedRegion, segment: 'named' | 'memfd'): void {
+    this.send(encodeMessage({ type: 'ack', version: PROTOCOL_VERSION, token: info.token }));
+    this.finish({ kind: 'shm', region, capacity: info.ringSize, rest: this.reader.takeRest(), handshakeMs: this.#ms(), segment });
+  }
+
+  /** The region could not be used: NACK (and wait for FALLBACK) or, with transport 'shm', REJECT and fail. */
+  #cannotMap(e: ShmnetError): void {
+    if (this.opts.transport === 'shm') {
+      this.send(encodeMessage({ type: 'reject', version: PROTOCOL_VERSION, code: e.code ?? codes.HANDSHAKE, message: e.message.slice(0, 1000) }));
+      throw e;
+    }
+    this.send(encodeMessage({ type: 'nack', version: PROTOCOL_VERSION, reason: String(e.message).slice(0, 250) }));
+    this.#state = 'fallback';
+  }
+
+  protected override cleanup(): void {
+    this.#cancelFd?.();
+    this.#cancelFd = null;
   }
 
   #ms(): number {

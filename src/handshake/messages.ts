@@ -62,6 +62,8 @@ export interface HelloMessage {
   /** Preferred ring capacity in bytes: a power of two in [4096, 2^30], or 0 for no preference. */
   ringSize: number;
   transport: TransportPreference;
+  /** The client can take the region as a descriptor over the control socket (Linux, Unix socket). */
+  fdPassing?: boolean;
 }
 
 /** Server → client: map this region and prove it by echoing `token`. */
@@ -76,6 +78,12 @@ export interface MapInfoMessage {
   ringSize: number;
   token: Uint8Array;
   serverPid: number;
+  /**
+   * The region is a sealed memfd that has no name: the client answers
+   * FDREADY, stops reading the socket, and receives the descriptor with
+   * SCM_RIGHTS. `name` is then only a label.
+   */
+  fd?: boolean;
 }
 
 /** Server → client: no shared memory; use the socket as the byte stream. */
@@ -101,6 +109,12 @@ export interface AckMessage {
   token: Uint8Array;
 }
 
+/** Client → server: not reading the socket any more; send the descriptor now. */
+export interface FdReadyMessage {
+  type: 'fdready';
+  version: number;
+}
+
 /** Client → server: the region could not be mapped. */
 export interface NackMessage {
   type: 'nack';
@@ -109,7 +123,7 @@ export interface NackMessage {
 }
 
 export type ServerReply = MapInfoMessage | FallbackMessage | RejectMessage;
-export type ClientReply = AckMessage | NackMessage | RejectMessage;
+export type ClientReply = AckMessage | NackMessage | RejectMessage | FdReadyMessage;
 export type HandshakeMessage = HelloMessage | ServerReply | ClientReply;
 export type HandshakeMessageType = HandshakeMessage['type'];
 
@@ -217,6 +231,14 @@ class Fields {
     return v;
   }
 
+  /** An optional boolean: absent means false. */
+  flag(name: string): boolean {
+    const v = this.#get(name);
+    if (v === undefined) return false;
+    if (typeof v !== 'boolean') throw this.#bad(name, 'a boolean', v);
+    return v;
+  }
+
   errorCode(name: string): string {
     const v = this.string(name, MAX_CODE_LENGTH, 1);
     if (!ERROR_CODE_RE.test(v)) throw this.#bad(name, "a code starting with 'SHMNET_ERR_'", v);
@@ -224,7 +246,7 @@ class Fields {
   }
 }
 
-const ALL_TYPES: readonly HandshakeMessageType[] = ['hello', 'mapinfo', 'fallback', 'reject', 'ack', 'nack'];
+const ALL_TYPES: readonly HandshakeMessageType[] = ['hello', 'mapinfo', 'fallback', 'reject', 'ack', 'nack', 'fdready'];
 
 function check(v: unknown, allowed: readonly HandshakeMessageType[], what: string, fail: MakeError): HandshakeMessage {
   if (!isRecord(v)) throw fail(`expected ${what} (a map), got ${describe(v)}`);
@@ -248,6 +270,7 @@ function check(v: unknown, allowed: readonly HandshakeMessageType[], what: strin
         uid: f.int('uid', -1, 0xffffffff),
         ringSize: f.ringSize('ringSize', true),
         transport: f.oneOf<TransportPreference>('transport', TRANSPORTS),
+        fdPassing: f.flag('fdPassing'),
       };
     case 'mapinfo':
       return {
@@ -258,6 +281,7 @@ function check(v: unknown, allowed: readonly HandshakeMessageType[], what: strin
         ringSize: f.ringSize('ringSize', false),
         token: f.token('token'),
         serverPid: f.int('serverPid', 0, MAX_PID),
+        fd: f.flag('fd'),
       };
     case 'fallback':
       return { type, version, reason: f.string('reason', MAX_REASON_LENGTH) };
@@ -267,6 +291,8 @@ function check(v: unknown, allowed: readonly HandshakeMessageType[], what: strin
       return { type, version, token: f.token('token') };
     case 'nack':
       return { type, version, reason: f.string('reason', MAX_REASON_LENGTH) };
+    case 'fdready':
+      return { type, version };
   }
 }
 
@@ -293,7 +319,7 @@ export function parseServerReply(v: unknown): ServerReply {
  * @throws ShmnetError `SHMNET_ERR_HANDSHAKE` naming the bad field.
  */
 export function parseClientReply(v: unknown): ClientReply {
-  return check(v, ['ack', 'nack', 'reject'], 'a client reply', peerError) as ClientReply;
+  return check(v, ['ack', 'nack', 'reject', 'fdready'], 'a client reply', peerError) as ClientReply;
 }
 
 /**

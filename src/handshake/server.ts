@@ -17,6 +17,8 @@ import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
 import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage } from './messages.js';
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
+import { canPassFd, createMemfdSegment, sendRegionFd } from './memfd.js';
+import * as native from '../native.js';
 
 export interface ServerHandshakeOptions {
   transport: 'auto' | 'shm' | 'tcp';
@@ -32,8 +34,10 @@ export interface ShmOutcome {
   capacity: number;
   /** Bytes that followed the last frame (doorbells already rung). */
   rest: Buffer;
-  hello: HelloMessage;
+  hello?: HelloMessage;
   handshakeMs: number;
+  /** 'memfd' when the region never had a name. */
+  segment: 'named' | 'memfd';
 }
 
 export interface SocketOutcome {
@@ -50,6 +54,9 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   #state: 'hello' | 'reply' | 'fallback' = 'hello';
   #hello: HelloMessage | undefined;
   #segment: Segment | null = null;
+  /** The memfd behind #segment until it has been sent (nameless segments). */
+  #fdHandle = -1;
+  #memfd = false;
   readonly #started = performance.now();
 
   constructor(socket: Socket, private readonly opts: ServerHandshakeOptions) {
@@ -77,12 +84,24 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     }
     const capacity =
       hello.ringSize === 0 ? this.opts.ringSize : Math.max(MIN_CAPACITY, Math.min(hello.ringSize, this.opts.maxRingSize, MAX_CAPACITY));
-    try {
-      this.#segment = createSegment(capacity);
-    } catch (err) {
-      const e = err as ShmnetError;
-      if (strict) return this.#reject(e);
-      return this.#fallback(`cannot create shared memory: ${e.message}`);
+    if (hello.fdPassing && canPassFd(this.socket)) {
+      try {
+        const m = createMemfdSegment(capacity);
+        this.#segment = { name: 'memfd', region: m.region, capacity: m.capacity, token: m.token };
+        this.#fdHandle = m.handle;
+        this.#memfd = true;
+      } catch {
+        // memfd unavailable (old kernel, seccomp): the named kind below.
+      }
+    }
+    if (this.#segment === null) {
+      try {
+        this.#segment = createSegment(capacity);
+      } catch (err) {
+        const e = err as ShmnetError;
+        if (strict) return this.#reject(e);
+        return this.#fallback(`cannot create shared memory: ${e.message}`);
+      }
     }
     const s = this.#segment;
     this.send(
@@ -94,6 +113,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         ringSize: s.capacity,
         token: s.token,
         serverPid: process.pid,
+        fd: this.#memfd,
       }),
     );
     this.#state = 'reply';
@@ -102,12 +122,20 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   #onReply(frame: unknown): void {
     const reply = parseClientReply(frame);
     const s = this.#segment!;
+    if (reply.type === 'fdready') {
+      if (!this.#memfd || this.#fdHandle < 0) throw new ShmnetError(codes.HANDSHAKE, 'FDREADY without a descriptor to send');
+      // MAPINFO has been read by the client, so nothing of ours is queued ahead of this byte.
+      sendRegionFd(this.socket, this.#fdHandle);
+      this.#closeFd();
+      return;
+    }
     if (reply.type === 'ack') {
+      if (this.#memfd && this.#fdHandle >= 0) throw new ShmnetError(codes.HANDSHAKE, 'ACK before the descriptor was sent');
       if (reply.token.length !== s.token.length || !timingSafeEqual(reply.token, s.token)) {
         throw new ShmnetError(codes.HANDSHAKE, 'ACK carried the wrong token');
       }
       // From here on no name exists: the kernel frees the memory when both sides unmap.
-      unlinkQuietly(s.name);
+      if (!this.#memfd) unlinkQuietly(s.name);
       this.#segment = null;
       this.finish({
         kind: 'shm',
@@ -116,6 +144,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         rest: this.reader.takeRest(),
         hello: this.#hello!,
         handshakeMs: performance.now() - this.#started,
+        segment: this.#memfd ? 'memfd' : 'named',
       });
       return;
     }
@@ -130,6 +159,13 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     this.#fallback(`the client could not map the region: ${reply.reason}`);
   }
 
+  #closeFd(): void {
+    if (this.#fdHandle < 0) return;
+    const h = this.#fdHandle;
+    this.#fdHandle = -1;
+    native.handleClose(h);
+  }
+
   #fallback(reason: string): void {
     this.send(encodeMessage({ type: 'fallback', version: PROTOCOL_VERSION, reason }));
     this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started });
@@ -141,10 +177,11 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   }
 
   protected override cleanup(): void {
+    this.#closeFd();
     const s = this.#segment;
     if (s === null) return;
     this.#segment = null;
-    unlinkQuietly(s.name);
+    if (!this.#memfd) unlinkQuietly(s.name);
     s.region.close();
   }
 }

@@ -91,7 +91,7 @@ export function connect(...args: unknown[]): Conn {
         }
         if (outcome.kind === 'shm') {
           conn._attach(
-            new ShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest }),
+            new ShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest, segment: outcome.segment }),
           );
         } else {
           conn._attach(new SocketEngine(conn, socket, outcome.rest));

@@ -140,6 +140,7 @@ export class Server extends EventEmitter {
               role: 'server',
               spin: this.#opts.spin,
               rest: outcome.rest,
+              segment: outcome.segment,
             }),
           );
         } else {

@@ -23,7 +23,7 @@ const V = PROTOCOL_VERSION;
 const token = () => Buffer.from('0123456789abcdef');
 
 const valid: Record<HandshakeMessage['type'], HandshakeMessage> = {
-  hello: { type: 'hello', version: V, hostId: 'box:1234-5678', pid: 4321, uid: 1000, ringSize: 65536, transport: 'auto' },
+  hello: { type: 'hello', version: V, hostId: 'box:1234-5678', pid: 4321, uid: 1000, ringSize: 65536, transport: 'auto', fdPassing: false },
   mapinfo: {
     type: 'mapinfo',
     version: V,
@@ -32,12 +32,17 @@ const valid: Record<HandshakeMessage['type'], HandshakeMessage> = {
     ringSize: 65536,
     token: token(),
     serverPid: 99,
+    fd: false,
   },
   fallback: { type: 'fallback', version: V, reason: 'different host' },
   reject: { type: 'reject', version: V, code: 'SHMNET_ERR_HANDSHAKE', message: 'bad hello' },
   ack: { type: 'ack', version: V, token: token() },
   nack: { type: 'nack', version: V, reason: 'shm_open failed: ENOENT' },
+  fdready: { type: 'fdready', version: V },
 };
+
+/** Fields a peer may leave out (absent means false). */
+const OPTIONAL_FIELDS = new Set(['fdPassing', 'fd']);
 
 const parserFor = {
   hello: parseHello,
@@ -46,6 +51,7 @@ const parserFor = {
   reject: parseServerReply,
   ack: parseClientReply,
   nack: parseClientReply,
+  fdready: parseClientReply,
 } as const;
 
 function decode(frame: Buffer): unknown {
@@ -134,6 +140,7 @@ t.test('each validator rejects each missing or mistyped field', async (t) => {
   for (const [type, m] of Object.entries(valid)) {
     const parse = parserFor[type as keyof typeof parserFor];
     for (const key of Object.keys(m)) {
+      if (OPTIONAL_FIELDS.has(key)) continue;
       const missing = without(m, key);
       t.throws(() => parse(missing), HANDSHAKE, `${type} without ${key}`);
       t.throws(() => parse(missing), new RegExp(key === 'type' ? 'type' : `${type}\\.${key}`), `${type}: error names ${key}`);
@@ -237,4 +244,15 @@ t.test('hostId', async (t) => {
   t.throws(() => hostId(), INVALID);
   delete process.env.SHMNET_HOST_ID;
   t.equal(hostId(), id);
+});
+
+t.test('optional flags: fdPassing in HELLO and fd in MAPINFO', async (t) => {
+  const hello = parseHello(decode(encodeMessage({ ...valid.hello, fdPassing: true } as HandshakeMessage)));
+  t.equal((hello as { fdPassing?: boolean }).fdPassing, true);
+  const { fdPassing: _omit, ...older } = valid.hello as unknown as Record<string, unknown>;
+  t.equal((parseHello(older) as { fdPassing?: boolean }).fdPassing, false, 'absent means false (older peers)');
+  t.throws(() => parseHello({ ...valid.hello, fdPassing: 1 }), HANDSHAKE);
+  t.throws(() => parseServerReply({ ...valid.mapinfo, fd: 'yes' }), HANDSHAKE);
+  t.equal((parseServerReply({ ...valid.mapinfo, fd: true }) as { fd?: boolean }).fd, true);
+  t.throws(() => parseServerReply(valid.fdready), HANDSHAKE, 'FDREADY is a client reply only');
 });

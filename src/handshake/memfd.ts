@@ -1,0 +1,139 @@
+/**
+ * Nameless segments (Linux, control socket is a Unix socket): the region
+ * is a sealed memfd handed to the client with SCM_RIGHTS, so no /dev/shm
+ * name ever exists, a crash can leak nothing, and the size seals stop a
+ * peer from shrinking the file under the other side (SIGBUS).
+ *
+ * Node cannot send descriptors on its own sockets, so the exchange is:
+ *
+ *   server → MAPINFO { fd: true }
+ *   client   stops libuv reading the socket, → FDREADY
+ *   server → one byte carrying the descriptor (native sendmsg)
+ *   client   receives it with a non-blocking recvmsg (native), maps, checks, → ACK
+ *
+ * The client stops reading before it asks, so libuv can never swallow the
+ * byte that carries the descriptor (a plain read() would close it).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { codes, ShmnetError } from '../errors.js';
+import { MappedRegion } from '../mapping/region.js';
+import * as native from '../native.js';
+import { regionSize, ringOffsets, writeHeader } from '../ring/header.js';
+import { TOKEN_LENGTH } from '../ring/layout.js';
+import { initRing } from '../ring/ring.js';
+
+interface PipeHandle {
+  fd?: number;
+  reading?: boolean;
+  readStop?: () => number;
+  constructor: { name: string };
+}
+
+function pipeHandle(socket: Socket): PipeHandle | null {
+  const h = (socket as unknown as { _handle?: PipeHandle | null })._handle;
+  if (!h || h.constructor?.name !== 'Pipe' || typeof h.fd !== 'number' || h.fd < 0) return null;
+  return h;
+}
+
+/** Whether this control socket can carry a descriptor (Linux, Unix socket). */
+export function canPassFd(socket: Socket): boolean {
+  return native.platform === 'linux' && process.env.SHMNET_NO_MEMFD === undefined && pipeHandle(socket) !== null;
+}
+
+/** Creates a sealed memfd of `size` bytes and maps it. */
+export function createMemfdRegion(size: number): { region: MappedRegion; handle: number } {
+  const { handle } = native.memfdCreate('shmnet', size);
+  try {
+    const mapped = native.mapShared(handle, 0, size, native.PROT_READ_WRITE, 0);
+    return { region: new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size, release: () => {} }), handle };
+  } catch (err) {
+    native.handleClose(handle);
+    throw err;
+  }
+}
+
+/** Sends the region's descriptor over the control socket. */
+export function sendRegionFd(socket: Socket, handle: number): void {
+  const h = pipeHandle(socket);
+  if (h === null) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
+  native.sendFd(h.fd!, handle);
+}
+
+/** Stops libuv from reading the socket, so the descriptor byte is left for recvmsg. */
+export function stopReading(socket: Socket): void {
+  const h = pipeHandle(socket);
+  if (h === null) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
+  socket.pause();
+  // As net.Socket does internally; its _read() calls readStart() again when resumed.
+  h.reading = false;
+  h.readStop?.();
+}
+
+/** Polls (non-blocking) for the descriptor byte; `done` gets the fd or an error. Returns a canceller. */
+export function receiveRegionFd(socket: Socket, done: (err: Error | null, fd?: number) => void): () => void {
+  let cancelled = false;
+  let timer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  let tries = 0;
+  const poll = () => {
+    timer = null;
+    if (cancelled) return;
+    const h = pipeHandle(socket);
+    if (h === null) return done(new ShmnetError(codes.PEER_GONE, 'the control socket closed before the descriptor arrived'));
+    let fd: number | null;
+    try {
+      fd = native.recvFd(h.fd!);
+    } catch (err) {
+      return done(new ShmnetError(codes.HANDSHAKE, `receiving the region descriptor failed: ${(err as Error).message}`, { cause: err }));
+    }
+    if (fd !== null) return done(null, fd);
+    // The server answers within a round trip: poll on the next turns, then back off (the handshake timeout bounds it).
+    tries++;
+    timer = tries < 50 ? setImmediate(poll) : setTimeout(poll, 1);
+  };
+  poll();
+  return () => {
+    cancelled = true;
+    if (timer !== null) {
+      clearImmediate(timer as NodeJS.Immediate);
+      clearTimeout(timer as NodeJS.Timeout);
+    }
+  };
+}
+
+/** Closes a received descriptor nobody will use. */
+export function closeRegionFd(fd: number): void {
+  native.handleClose(fd);
+}
+
+/** Maps a received descriptor after checking its size and seals; closes it. */
+export function mapRegionFd(fd: number, size: number): MappedRegion {
+  try {
+    const real = native.handleSize(fd);
+    if (real !== size) throw new ShmnetError(codes.HANDSHAKE, `the region descriptor holds ${real} bytes, MAPINFO said ${size}`);
+    const seals = native.memfdSeals(fd);
+    if ((seals & (native.F_SEAL_SHRINK | native.F_SEAL_GROW)) !== (native.F_SEAL_SHRINK | native.F_SEAL_GROW)) {
+      throw new ShmnetError(codes.HANDSHAKE, 'the region descriptor is not sealed against resizing');
+    }
+    const mapped = native.mapShared(fd, 0, size, native.PROT_READ_WRITE, 0);
+    return new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size, release: () => {} });
+  } finally {
+    native.handleClose(fd);
+  }
+}
+
+/** A memfd segment with its header and rings initialised (see segment.ts for the named kind). */
+export function createMemfdSegment(capacity: number): { region: MappedRegion; handle: number; capacity: number; token: Uint8Array } {
+  const { region, handle } = createMemfdRegion(regionSize(capacity));
+  try {
+    const token = new Uint8Array(randomBytes(TOKEN_LENGTH));
+    const sab = region.buffer;
+    for (const ring of ringOffsets(capacity)) initRing(sab, ring.controlOffset);
+    writeHeader(sab, { capacity, creatorPid: process.pid, token });
+    return { region, handle, capacity, token };
+  } catch (err) {
+    native.handleClose(handle);
+    region.close();
+    throw err;
+  }
+}
