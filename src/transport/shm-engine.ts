@@ -168,9 +168,12 @@ export class ShmEngine implements Engine {
         cb(err as Error);
         return;
       }
-      if (n > 0) this.#wrote(n);
-      if (n === chunk.length) {
+      if (n > 0) {
+        this.#wrote(n);
+        // SYNC POINT with the consumer's park(): after publishing, even a partial write wakes a parked reader.
         if (this.#tx.consumerNeedsWake()) this.#ring();
+      }
+      if (n === chunk.length) {
         cb();
         return;
       }
@@ -181,7 +184,9 @@ export class ShmEngine implements Engine {
     this.#wChunks = chunks;
     this.#wIndex = 0;
     this.#wCb = cb;
-    this.#pump();
+    // Never drain (push 'data') from inside write(): a stream user such as
+    // http2's JSStreamSocket does not expect reads while it is writing.
+    this.#pump(false);
   }
 
   read(): void {
@@ -330,7 +335,7 @@ export class ShmEngine implements Engine {
     this.#conn.destroy(err);
   }
 
-  #pump(): void {
+  #pump(drain = true): void {
     if (this.#closed) return;
     if (this.#pumping) {
       this.#again = true;
@@ -342,7 +347,7 @@ export class ShmEngine implements Engine {
       do {
         this.#again = false;
         if (this.#wChunks !== null && this.#flushWrite()) progress = true;
-        if (this.#wantRead && this.#drain()) progress = true;
+        if (drain && this.#wantRead && this.#drain()) progress = true;
       } while (this.#again && !this.#closed);
     } catch (err) {
       this.#pumping = false;
