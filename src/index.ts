@@ -7,3 +7,6 @@ export { codes, ShmnetError, ShmnetTypeError, ShmnetRangeError, isShmnetError } 
 export type { ShmnetErrorCode } from './errors.js';
 export * from './transport/index.js';
 export { hostId } from './handshake/host-id.js';
+export { sweepStale } from './handshake/sweep.js';
+export * from './message/index.js';
+export * from './channel/index.js';

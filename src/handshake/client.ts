@@ -12,6 +12,7 @@ import { regionSize, validateHeader } from '../ring/header.js';
 import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
 import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage } from './messages.js';
+import { segmentCreator } from './segment.js';
 import type { HandshakeOutcome } from './server.js';
 import { canPassFd, closeRegionFd, mapRegionFd, receiveRegionFd, stopReading } from './memfd.js';
 
@@ -40,7 +41,8 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
         version: PROTOCOL_VERSION,
         hostId: hostId(),
         pid: process.pid,
-        uid: typeof process.getuid === 'function' ? process.getuid() : -1,
+        // the effective uid: the one that owns and may open shared-memory objects
+        uid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
         ringSize: this.opts.ringSize,
         transport: this.opts.transport,
         fdPassing: canPassFd(this.socket),
@@ -130,12 +132,21 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
     this.#cancelFd = null;
   }
 
+  protected override discard(outcome: HandshakeOutcome): void {
+    if (outcome.kind === 'shm') outcome.region.close();
+  }
+
   #ms(): number {
     return performance.now() - this.#started;
   }
 
   /** Maps and checks the region; nothing in it is trusted before this returns. */
   #map(info: MapInfoMessage): MappedRegion {
+    // Only ever open what a shmnet server creates: a hostile server must not
+    // point us at another program's shared memory.
+    if (segmentCreator(info.name) !== info.serverPid) {
+      throw new ShmnetError(codes.HANDSHAKE, `MAPINFO names ${JSON.stringify(info.name)}, not a segment of server pid ${info.serverPid}`);
+    }
     const expected = regionSize(info.ringSize);
     if (info.size !== expected) {
       throw new ShmnetError(codes.HANDSHAKE, `MAPINFO size ${info.size} does not match ring size ${info.ringSize} (expected ${expected})`);

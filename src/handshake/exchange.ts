@@ -8,19 +8,41 @@ import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
 import { FrameReader } from './frames.js';
 
+function noop(): void {}
+
+/** Socket errors that mean the peer closed or died (a dead process's unread data makes a reset). */
+const PEER_GONE_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
 export abstract class Exchange<T> {
   protected readonly socket: Socket;
   protected readonly reader: FrameReader;
   #timer: NodeJS.Timeout | null = null;
   #settled = false;
+  /** Frames of ours the socket has not finished writing. */
+  #writing = 0;
+  #writeError: Error | null = null;
+  /** Set by finish() while it waits for the last write; called with an error to give up. */
+  #handover: ((err?: Error) => void) | null = null;
+  readonly #onWritten = (err?: Error | null) => this.#written(err);
   #resolve!: (v: T) => void;
   #reject!: (e: Error) => void;
   readonly #onData = (chunk: Buffer) => this.#data(chunk);
   readonly #onError = (err: Error) =>
-    this.fail(new ShmnetError(codes.HANDSHAKE, `control socket failed during the handshake: ${err.message}`, { cause: err }));
+    this.fail(
+      PEER_GONE_ERRNOS.has((err as NodeJS.ErrnoException).code ?? '')
+        ? new ShmnetError(codes.PEER_GONE, `the peer went away during the handshake: ${err.message}`, { cause: err })
+        : new ShmnetError(codes.HANDSHAKE, `control socket failed during the handshake: ${err.message}`, { cause: err }),
+    );
+  // Sockets are allowHalfOpen, so a peer that closes (or dies: the kernel
+  // closes its sockets) shows first as 'end', and 'close' would only follow
+  // once we end our side too. Either one means the peer will say no more.
   readonly #onClose = () => this.fail(new ShmnetError(codes.PEER_GONE, 'the peer closed the control socket during the handshake'));
-  readonly #onTimeout = () =>
-    this.fail(new ShmnetError(codes.HANDSHAKE_TIMEOUT, `the handshake did not finish within ${this.timeout} ms`));
+  readonly #onTimeout = () => {
+    const err = new ShmnetError(codes.HANDSHAKE_TIMEOUT, `the handshake did not finish within ${this.timeout} ms`);
+    // Still waiting in finish() for our last frame to be written: give up on it too.
+    if (this.#handover !== null) this.#handover(err);
+    else this.fail(err);
+  };
 
   constructor(socket: Socket, protected readonly timeout: number, maxFrameSize: number) {
     this.socket = socket;
@@ -36,6 +58,7 @@ export abstract class Exchange<T> {
     this.#timer = setTimeout(this.#onTimeout, this.timeout);
     this.socket.on('data', this.#onData);
     this.socket.on('error', this.#onError);
+    this.socket.on('end', this.#onClose);
     this.socket.on('close', this.#onClose);
     this.start();
     return p;
@@ -69,7 +92,8 @@ export abstract class Exchange<T> {
   }
 
   protected send(frame: Buffer): void {
-    this.socket.write(frame);
+    this.#writing++;
+    this.socket.write(frame, this.#onWritten);
   }
 
   #detach(): void {
@@ -77,15 +101,52 @@ export abstract class Exchange<T> {
     if (this.#timer) clearTimeout(this.#timer);
     this.socket.pause();
     this.socket.off('data', this.#onData);
+    this.#unlisten();
+  }
+
+  #unlisten(): void {
     this.socket.off('error', this.#onError);
+    this.socket.off('end', this.#onClose);
     this.socket.off('close', this.#onClose);
   }
 
-  /** Settles successfully; the socket is handed over paused. */
+  /** Releases what a successful outcome holds, when it cannot be handed over after all. */
+  protected discard(_value: T): void {}
+
+  /**
+   * Settles successfully; the socket is handed over paused. With a frame
+   * of ours still being written, it waits for that write first: a write
+   * that fails (EPIPE, the peer is gone) reports its 'error' and 'close'
+   * in the next ticks, before whoever takes the socket over could listen.
+   */
   protected finish(value: T): void {
     if (this.#settled) return;
-    this.#detach();
-    this.#resolve(value);
+    this.#settled = true;
+    this.socket.pause();
+    this.socket.off('data', this.#onData);
+    // Our 'error'/'close' listeners stay until the write is done; fail()
+    // ignores them now that we are settled, and the write's callback (or
+    // the timeout, still running) decides.
+    this.#handover = (timedOut?: Error) => {
+      this.#handover = null;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#unlisten();
+      if (timedOut !== undefined || this.#writeError !== null || this.socket.destroyed) {
+        this.discard(value);
+        this.#abandon(
+          timedOut ?? new ShmnetError(codes.PEER_GONE, 'the peer went away as the handshake finished', { cause: this.#writeError ?? undefined }),
+        );
+        return;
+      }
+      this.#resolve(value);
+    };
+    if (this.#writing === 0) this.#handover();
+  }
+
+  #written(err: Error | null | undefined): void {
+    this.#writing--;
+    if (err) this.#writeError ??= err;
+    if (this.#writing === 0 && this.#handover !== null) this.#handover();
   }
 
   /** Settles with an error, releases resources and destroys the socket. */
@@ -95,11 +156,15 @@ export abstract class Exchange<T> {
     try {
       this.cleanup();
     } finally {
-      // Never leave an unhandled 'error' on a socket nobody listens to any more.
-      this.socket.on('error', () => {});
-      this.socket.destroy();
-      this.#reject(err);
+      this.#abandon(err);
     }
+  }
+
+  #abandon(err: Error): void {
+    // Never leave an unhandled 'error' on a socket nobody listens to any more.
+    this.socket.on('error', noop);
+    this.socket.destroy();
+    this.#reject(err);
   }
 }
 

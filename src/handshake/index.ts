@@ -43,3 +43,5 @@ export type { HandshakeOutcome, ShmOutcome, SocketOutcome, ServerHandshakeOption
 export { clientHandshake } from './client.js';
 export type { ClientHandshakeOptions } from './client.js';
 export { createSegment, segmentName, segmentCreator, unlinkQuietly, SEGMENT_PREFIX } from './segment.js';
+export { sweepStale, sweepStaleOnce, processExists, SHM_DIRECTORY } from './sweep.js';
+export { pendingSegmentNames } from './segment.js';

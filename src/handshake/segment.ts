@@ -9,6 +9,11 @@
  * `sweepStale`). The server unlinks a name as soon as the client
  * acknowledges it (or the handshake fails), so a live connection has no
  * name at all.
+ *
+ * Names this process created and has not unlinked yet are also removed
+ * when the process exits normally (`process.exit()`, an uncaught
+ * exception, the event loop running dry); a process killed by a signal
+ * leaves them to the sweep.
  */
 import { randomBytes } from 'node:crypto';
 import { MappedRegion } from '../mapping/region.js';
@@ -41,11 +46,29 @@ export interface Segment {
   token: Uint8Array;
 }
 
+/** Names created here and not unlinked yet. */
+const liveNames = new Set<string>();
+let exitHook = false;
+
+function unlinkLiveNames(): void {
+  for (const name of liveNames) unlinkQuietly(name);
+}
+
+/** Names this process created and has not unlinked yet (a handshake is waiting for ACK). */
+export function pendingSegmentNames(): string[] {
+  return [...liveNames];
+}
+
 /** Creates, reserves and initialises a region for rings of `capacity` bytes. */
 export function createSegment(capacity: number): Segment {
   const name = segmentName();
   const size = regionSize(capacity);
   const region = openShm(name, { size, create: true, exclusive: true, mode: 0o600 });
+  liveNames.add(name);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', unlinkLiveNames);
+  }
   try {
     const token = new Uint8Array(randomBytes(TOKEN_LENGTH));
     const sab = region.buffer;
@@ -61,6 +84,7 @@ export function createSegment(capacity: number): Segment {
 
 /** Unlinks a name, ignoring "already gone". */
 export function unlinkQuietly(name: string): void {
+  liveNames.delete(name);
   try {
     unlinkShm(name);
   } catch {

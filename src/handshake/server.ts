@@ -6,11 +6,21 @@
  *     no  → send FALLBACK → the socket is the byte stream
  *
  * A NACK (the client could not map) falls back too under 'auto'. Every
- * failure path unlinks the segment it created.
+ * failure path unlinks the segment it created: a timeout, a malformed or
+ * out-of-order frame, the client closing or dying before its reply, NACK,
+ * REJECT and an ACK with the wrong token all end in `cleanup()`.
+ *
+ * The client is untrusted. Its HELLO is checked field by field
+ * (messages.ts); a ring size is capped at `maxRingSize`; a client that
+ * says it runs as another user gets the socket (or PERMISSION under
+ * 'shm'): the region's mode 0600 would stop it anyway. The uid in HELLO is
+ * the client's word — Node cannot read a Unix socket's peer credentials
+ * (SO_PEERCRED) without native code — so what really keeps other users
+ * out is the mode and owner of the object, not this check.
  */
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { codes, ShmnetError } from '../errors.js';
+import { codes, ShmnetError, type ShmnetErrorCode } from '../errors.js';
 import type { MappedRegion } from '../mapping/region.js';
 import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
 import { Exchange, peerCode } from './exchange.js';
@@ -73,12 +83,21 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     this.#hello = hello;
     const strict = this.opts.transport === 'shm' || hello.transport === 'shm';
     let reason: string | null = null;
+    let code: ShmnetErrorCode = codes.UNSUPPORTED;
+    const own = effectiveUid();
     if (this.opts.transport === 'tcp') reason = 'the server uses the socket (transport: tcp)';
     else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
     else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
+    else if (own !== -1 && hello.uid !== -1 && hello.uid !== own) {
+      // The region is created with mode 0600 for our uid: a client running
+      // as another user could not open it (unless it is root, and then it
+      // needs no invitation). Say so now instead of making a region for nothing.
+      reason = `the client runs as uid ${hello.uid} and the server as uid ${own}; shared memory is private to one user`;
+      code = codes.PERMISSION;
+    }
     if (reason !== null) {
       if (strict) {
-        return this.#reject(new ShmnetError(codes.UNSUPPORTED, `cannot use shared memory: ${reason}`));
+        return this.#reject(new ShmnetError(code, `cannot use shared memory: ${reason}`));
       }
       return this.#fallback(reason);
     }
@@ -166,6 +185,10 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     native.handleClose(h);
   }
 
+  protected override discard(outcome: HandshakeOutcome): void {
+    if (outcome.kind === 'shm') outcome.region.close();
+  }
+
   #fallback(reason: string): void {
     this.send(encodeMessage({ type: 'fallback', version: PROTOCOL_VERSION, reason }));
     this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started });
@@ -184,6 +207,11 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     if (!this.#memfd) unlinkQuietly(s.name);
     s.region.close();
   }
+}
+
+/** The uid regions are created for, or -1 where there are no uids (Windows). */
+function effectiveUid(): number {
+  return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 }
 
 /** Runs the server's half on a freshly accepted socket. */

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { codes, invalidArg, ShmnetError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
+import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from './conn.js';
 import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
 import { ShmEngine } from './shm-engine.js';
@@ -16,6 +17,12 @@ import { publishConnect, publishFallback, publishHandshake } from './diagnostics
 export interface ServerOptions extends ServerTransportOptions {
   /** Passed to net.createServer. */
   pauseOnConnect?: never;
+  /**
+   * Sockets (handshaking or connected) beyond this many are closed at once,
+   * as net.Server's `maxConnections`; bounds what clients can make the
+   * server allocate. Default: no limit.
+   */
+  maxConnections?: number;
 }
 
 export type ConnectionListener = (conn: Conn) => void;
@@ -39,6 +46,10 @@ export class Server extends EventEmitter {
       options = undefined;
     }
     this.#opts = resolveOptions(options);
+    const max = options?.maxConnections;
+    if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
+      throw invalidArg(`maxConnections must be a non-negative integer, got ${String(max)}`);
+    }
     if (listener !== undefined) {
       if (typeof listener !== 'function') throw invalidArg('connectionListener must be a function');
       this.on('connection', listener);
@@ -48,10 +59,13 @@ export class Server extends EventEmitter {
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
     this.#net.on('drop', (data) => this.emit('drop', data));
+    if (max !== undefined) this.#net.maxConnections = max;
   }
 
   /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, cb]), (options[, cb]). */
   listen(...args: unknown[]): this {
+    // Names left in /dev/shm by shmnet processes that died mid-handshake.
+    sweepStaleOnce();
     (this.#net.listen as (...a: unknown[]) => NetServer)(...args);
     return this;
   }

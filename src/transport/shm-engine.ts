@@ -33,10 +33,10 @@
  * through a symbol, so no closure is created per connection (as ws does).
  */
 import type { Socket } from 'node:net';
-import { codes, ShmnetError } from '../errors.js';
+import { codes, ringCorrupt, ShmnetError } from '../errors.js';
 import type { MappedRegion } from '../mapping/region.js';
 import { ringOffsets } from '../ring/header.js';
-import { FIN_INDEX, RING_C2S, RING_S2C } from '../ring/layout.js';
+import { FIN_INDEX, MIN_CAPACITY, RING_C2S, RING_CONTROL_SIZE, RING_S2C } from '../ring/layout.js';
 import { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn, Engine } from './conn.js';
 
@@ -99,6 +99,8 @@ export class ShmEngine implements Engine {
   #wOffset = 0;
   #wCb: ((err?: Error | null) => void) | null = null;
 
+  /** Set when the rings were corrupt before this engine existed. */
+  #startError: Error | null = null;
   #wantRead = false;
   #rxEnded = false;
   #closed = false;
@@ -134,8 +136,21 @@ export class ShmEngine implements Engine {
     const rings = ringOffsets(init.capacity);
     const txRing = rings[init.role === 'server' ? RING_S2C : RING_C2S];
     const rxRing = rings[init.role === 'server' ? RING_C2S : RING_S2C];
-    this.#tx = new RingProducer(sab, txRing.controlOffset, txRing.dataOffset, txRing.capacity);
-    this.#rx = new RingConsumer(sab, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity);
+    try {
+      this.#tx = new RingProducer(sab, txRing.controlOffset, txRing.dataOffset, txRing.capacity);
+      this.#rx = new RingConsumer(sab, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity);
+    } catch (err) {
+      // The peer has had the region mapped since MAPINFO and already wrote
+      // impossible counters. Handles over a private empty ring keep every
+      // method safe; writes fail and the first pump destroys the Conn, so
+      // this reaches the app as any corruption found later does.
+      this.#startError = err as Error;
+      const spare = new ArrayBuffer(2 * (RING_CONTROL_SIZE + MIN_CAPACITY));
+      this.#tx = new RingProducer(spare, 0, RING_CONTROL_SIZE, MIN_CAPACITY);
+      this.#rx = new RingConsumer(spare, RING_CONTROL_SIZE + MIN_CAPACITY, 2 * RING_CONTROL_SIZE + MIN_CAPACITY, MIN_CAPACITY);
+    }
+    // Only we write FIN on our ring, and we have not yet.
+    if (this.#startError === null && this.#tx.ended) this.#startError = ringCorrupt('the peer set the end-of-stream flag of our own ring');
 
     const s = this.#socket;
     s[kEngine] = this;
@@ -153,6 +168,10 @@ export class ShmEngine implements Engine {
   // ---- Engine --------------------------------------------------------------
 
   write(chunks: Buffer[], cb: (err?: Error | null) => void): void {
+    if (this.#startError !== null) {
+      cb(this.#startError);
+      return;
+    }
     if (this.#closed || this.#peerClosed) {
       cb(new ShmnetError(codes.SOCKET_CLOSED, 'the peer has closed the connection; it reads no more'));
       return;
@@ -196,6 +215,10 @@ export class ShmEngine implements Engine {
   }
 
   final(cb: (err?: Error | null) => void): void {
+    if (this.#startError !== null) {
+      cb(this.#startError);
+      return;
+    }
     if (this.#closed) {
       cb(new ShmnetError(codes.SOCKET_CLOSED, 'the connection is closed'));
       return;
@@ -266,9 +289,18 @@ export class ShmEngine implements Engine {
       spinTurns: this.#spinTurns,
       peakRxOccupancy: this.#peakRx,
       peakTxOccupancy: this.#peakTx,
-      rxOccupancy: this.#closed ? 0 : this.#rx.readable(),
-      txOccupancy: this.#closed ? 0 : this.#capacity - this.#tx.writable(),
+      rxOccupancy: this.#closed ? 0 : this.#occupancy(() => this.#rx.readable()),
+      txOccupancy: this.#closed ? 0 : this.#occupancy(() => this.#capacity - this.#tx.writable()),
     };
+  }
+
+  /** Reads an occupancy for stats(); NaN when the peer has corrupted the ring (the pump reports that). */
+  #occupancy(read: () => number): number {
+    try {
+      return read();
+    } catch {
+      return NaN;
+    }
   }
 
   // ---- socket events (module-level listeners call these) -------------------
@@ -337,6 +369,10 @@ export class ShmEngine implements Engine {
 
   #pump(drain = true): void {
     if (this.#closed) return;
+    if (this.#startError !== null) {
+      this.#fail(this.#startError);
+      return;
+    }
     if (this.#pumping) {
       this.#again = true;
       return;
