@@ -14,7 +14,7 @@ import { hostId } from './host-id.js';
 import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage } from './messages.js';
 import { segmentCreator } from './segment.js';
 import type { HandshakeOutcome } from './server.js';
-import { canPassFd, closeRegionFd, mapRegionFd, receiveRegionFd, stopReading } from './memfd.js';
+import { canPassFd, closeRegionFd, mapRegionFd, restoreReading, receiveRegionFd, stopReading } from './memfd.js';
 
 export interface ClientHandshakeOptions {
   transport: 'auto' | 'shm' | 'tcp';
@@ -84,6 +84,7 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
     this.#state = 'fd';
     this.#cancelFd = receiveRegionFd(this.socket, (err, fd) => {
       this.#cancelFd = null;
+      restoreReading(this.socket);
       if (this.settled) {
         if (fd !== undefined) closeRegionFd(fd);
         return;
@@ -128,6 +129,7 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
   }
 
   protected override cleanup(): void {
+    if (this.#cancelFd !== null) restoreReading(this.socket);
     this.#cancelFd?.();
     this.#cancelFd = null;
   }

@@ -27,6 +27,7 @@ interface PipeHandle {
   fd?: number;
   reading?: boolean;
   readStop?: () => number;
+  readStart?: () => number;
   constructor: { name: string };
 }
 
@@ -65,9 +66,24 @@ export function stopReading(socket: Socket): void {
   const h = pipeHandle(socket);
   if (h === null) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
   socket.pause();
-  // As net.Socket does internally; its _read() calls readStart() again when resumed.
-  h.reading = false;
   h.readStop?.();
+  // net.Socket restarts reading from _read() whenever `reading` is false —
+  // and a read(0) already scheduled by the stream (maybeReadMore) would do
+  // so and swallow the descriptor. Claiming it is still reading keeps libuv
+  // stopped until restoreReading().
+  h.reading = true;
+}
+
+/**
+ * Undoes stopReading(): libuv reads again (as net's tryReadStart does). A
+ * read the stream asked for meanwhile is still pending, so it must be
+ * libuv that restarts, not the stream.
+ */
+export function restoreReading(socket: Socket): void {
+  const h = pipeHandle(socket);
+  if (h === null || socket.destroyed) return;
+  h.reading = true;
+  h.readStart?.();
 }
 
 /** Polls (non-blocking) for the descriptor byte; `done` gets the fd or an error. Returns a canceller. */
