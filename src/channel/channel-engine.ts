@@ -234,6 +234,15 @@ export class ChannelEngine implements Engine {
     this.#pump(false);
   }
 
+  tryWrite(chunk: Uint8Array): boolean {
+    if (this.#closed || this.#peerClosed || this.#wChunks !== null) return false;
+    if (!this.#tx.writeAll(chunk)) return false;
+    this.#wrote(chunk.length);
+    // SYNC POINT with the consumer's park(): after publishing, as in write().
+    this.#wakeReader();
+    return true;
+  }
+
   read(): void {
     if (this.#rxEnded || this.#closed) return;
     this.#wantRead = true;

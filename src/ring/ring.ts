@@ -216,11 +216,29 @@ export class RingProducer {
     if (this.#ended) throw closedError('ring producer');
     checkRange('RingProducer.write', start, end, src.length);
     let n = end - start;
-    const capacity = this.capacity;
-    let free = capacity - ((this.#head - this.#tail) >>> 0);
+    let free = this.capacity - ((this.#head - this.#tail) >>> 0);
     if (free < n) free = this.#refreshFree();
     if (n > free) n = free;
-    if (n === 0) return 0;
+    if (n !== 0) this.#publish(src, start, n);
+    return n;
+  }
+
+  /**
+   * All or nothing: copies and publishes the whole of `src` if it fits,
+   * else writes nothing and returns false. Call `consumerNeedsWake()`
+   * after a true.
+   */
+  writeAll(src: Uint8Array): boolean {
+    if (this.#ended) throw closedError('ring producer');
+    const n = src.length;
+    if (this.capacity - ((this.#head - this.#tail) >>> 0) < n && this.#refreshFree() < n) return false;
+    if (n !== 0) this.#publish(src, 0, n);
+    return true;
+  }
+
+  /** Copies `src[start..start+n)` (it fits) into the data area and publishes it. */
+  #publish(src: Uint8Array, start: number, n: number): void {
+    const capacity = this.capacity;
     const data = this.#data;
     const head = this.#head;
     const pos = head & this.#mask;
@@ -237,7 +255,6 @@ export class RingProducer {
     // producer's half of the park handshake, ordered before the load of
     // consumerParked in consumerNeedsWake().
     Atomics.store(this.controlWords, HEAD_INDEX, this.#head);
-    return n;
   }
 
   /**

@@ -24,6 +24,12 @@ export interface Engine {
   readonly transport: Transport;
   /** Writes every chunk, then calls `cb` (possibly synchronously). */
   write(chunks: Buffer[], cb: (err?: Error | null) => void): void;
+  /**
+   * The Conn's fast path: writes the whole chunk now and returns true if it
+   * fits and nothing is pending; otherwise writes nothing and returns false
+   * (the chunk then goes through `write`). Throws only for a corrupt ring.
+   */
+  tryWrite?(chunk: Uint8Array): boolean;
   /** The Conn wants data: push until `push()` returns false. */
   read(): void;
   /** All writes are done: signal end of stream to the peer. */
@@ -128,6 +134,37 @@ export class Conn extends Duplex {
   override _read(): void {
     if (this.#engine) this.#engine.read();
     else this.#wantRead = true;
+  }
+
+  /**
+   * Writable.write(), with a shortcut for the common case: a non-empty
+   * binary chunk without a callback, nothing buffered, not corked, and room
+   * for it in the ring. Then the bytes go straight into the ring and no
+   * stream bookkeeping happens at all (the Writable would have called
+   * `_write` synchronously and completed it anyway). Everything else —
+   * strings, callbacks, corking, a full ring, an ended or destroyed stream,
+   * a pending connection, the socket fallback — takes Writable's path.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    const engine = this.#engine;
+    if (
+      encoding === undefined &&
+      engine !== null &&
+      engine.tryWrite !== undefined &&
+      chunk instanceof Uint8Array &&
+      chunk.length !== 0 &&
+      this.writableLength === 0 &&
+      this.writableCorked === 0 &&
+      this.writable
+    ) {
+      try {
+        if (engine.tryWrite(chunk)) return true;
+      } catch (err) {
+        this.destroy(err as Error);
+        return false;
+      }
+    }
+    return super.write(chunk, encoding as BufferEncoding, cb);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {

@@ -208,6 +208,15 @@ export class ShmEngine implements Engine {
     this.#pump(false);
   }
 
+  tryWrite(chunk: Uint8Array): boolean {
+    if (this.#startError !== null || this.#closed || this.#peerClosed || this.#wChunks !== null) return false;
+    if (!this.#tx.writeAll(chunk)) return false;
+    this.#wrote(chunk.length);
+    // SYNC POINT with the consumer's park(): after publishing, as in write().
+    if (this.#tx.consumerNeedsWake()) this.#ring();
+    return true;
+  }
+
   read(): void {
     if (this.#rxEnded || this.#closed) return;
     this.#wantRead = true;
