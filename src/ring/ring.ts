@@ -150,6 +150,22 @@ function checkRange(what: string, start: number, end: number, length: number): v
 }
 
 /**
+ * The waking half of the park handshake, run by one side right after it
+ * published (the producer's head/fin store, the consumer's tail store):
+ * true if the other side is parked on `w[flag]`, in which case the flag is
+ * now cleared and the caller must ring the doorbell once.
+ */
+function takeParkedFlag(w: Int32Array, flag: number): boolean {
+  // SYNC POINT with the other side's park(): loaded after our publishing
+  // store; if its re-check (after storing the flag) missed that store, this
+  // load sees the flag.
+  if (Atomics.load(w, flag) === 0) return false;
+  // SYNC POINT with the other side's park(): exchange, so that when it
+  // unparked itself meanwhile only one of us acts on the flag.
+  return Atomics.exchange(w, flag, 0) !== 0;
+}
+
+/**
  * The writing end of a ring. Exactly one per ring: the handle's local
  * `head` is the authority, so two producers would corrupt the stream.
  */
@@ -262,13 +278,8 @@ export class RingProducer {
    * its flag and returns true: the caller must ring the doorbell once.
    */
   consumerNeedsWake(): boolean {
-    const w = this.controlWords;
-    // SYNC POINT with consumer in park(): loaded after our head/fin store; if
-    // the consumer's re-check missed that store, this load sees its flag.
-    if (Atomics.load(w, CONSUMER_PARKED_INDEX) === 0) return false;
-    // SYNC POINT with consumer in park(): exchange, so that when the consumer
-    // unparked itself meanwhile only one of us acts on the flag.
-    return Atomics.exchange(w, CONSUMER_PARKED_INDEX, 0) !== 0;
+    // Called after our head/fin store: see takeParkedFlag.
+    return takeParkedFlag(this.controlWords, CONSUMER_PARKED_INDEX);
   }
 
   /**
@@ -443,13 +454,8 @@ export class RingConsumer {
    * clears its flag and returns true: the caller must ring the doorbell once.
    */
   producerNeedsWake(): boolean {
-    const w = this.controlWords;
-    // SYNC POINT with producer in park(): loaded after our tail store; if the
-    // producer's re-check missed that store, this load sees its flag.
-    if (Atomics.load(w, PRODUCER_PARKED_INDEX) === 0) return false;
-    // SYNC POINT with producer in park(): exchange, so that when the producer
-    // unparked itself meanwhile only one of us acts on the flag.
-    return Atomics.exchange(w, PRODUCER_PARKED_INDEX, 0) !== 0;
+    // Called after our tail store: see takeParkedFlag.
+    return takeParkedFlag(this.controlWords, PRODUCER_PARKED_INDEX);
   }
 
   /**

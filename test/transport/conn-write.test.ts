@@ -112,7 +112,7 @@ t.test('write after end and after destroy still fails the way net.Socket does', 
 
   const [c] = pair();
   c.destroy();
-  let cbErr: NodeJS.ErrnoException | null = null;
+  let cbErr = null as NodeJS.ErrnoException | null;
   c.write(Buffer.from('late'), (err) => (cbErr = err as NodeJS.ErrnoException));
   await new Promise((r) => setImmediate(r));
   t.equal(cbErr?.code, 'ERR_STREAM_DESTROYED');
