@@ -51,22 +51,39 @@ Status MemfdSeals(Handle h, int* seals) {
   return Ok();
 }
 
-Status SendFd(int sock, int fd) {
-  char byte = 'F';
+namespace {
+
+// The message both sides use: one byte of payload and room for exactly one
+// descriptor. It points into itself, so it is neither copied nor moved.
+struct FdMessage {
+  char byte;
   struct iovec iov;
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
+  struct msghdr msg;
+  // Last: cmsghdr ends in a flexible array member.
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  std::memset(&control, 0, sizeof(control));
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof(control.buf);
+
+  explicit FdMessage(char b) : byte(b) {
+    std::memset(&control, 0, sizeof(control));
+    std::memset(&msg, 0, sizeof(msg));
+    iov.iov_base = &byte;
+    iov.iov_len = 1;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+Status SendFd(int sock, int fd) {
+  FdMessage m('F');
+  struct msghdr& msg = m.msg;
   struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
@@ -82,21 +99,8 @@ Status SendFd(int sock, int fd) {
 }
 
 Status RecvFd(int sock, int* fd) {
-  char byte = 0;
-  struct iovec iov;
-  iov.iov_base = &byte;
-  iov.iov_len = 1;
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  std::memset(&control, 0, sizeof(control));
-  struct msghdr msg;
-  std::memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof(control.buf);
+  FdMessage m(0);
+  struct msghdr& msg = m.msg;
   ssize_t n;
   do {
     n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
