@@ -12,7 +12,9 @@
  * core is the receiver / echo side of every transport; a warm-up pass, then
  * for each cell several repetitions, transports interleaved within each
  * repetition (in an order rotated per repetition) so drift hits all alike;
- * the median is reported and every sample is kept in the JSON.
+ * the median is reported and every sample is kept in the JSON. The message
+ * and worker tables (message.ts, worker.ts) take time-window samples of a
+ * sender that runs without pause, the same way.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -21,18 +23,22 @@ import { measureForeign, waitForQuiet } from './foreign.js';
 import { idleCpu } from './idle.js';
 import { roundTrip } from './latency.js';
 import { machineInfo } from './machine.js';
+import { MESSAGE_FRAME_BYTES, MESSAGE_PAYLOAD_BYTES, messageOneWay, type MessageTransport } from './message.js';
 import { Peer } from './peer-client.js';
 import { markdown, sizeLabel, tablesJson, TABLE_KEYS, type Results, type SampleMeta, type SeriesKey, type TableKey } from './report.js';
 import { throughputSvg } from './svg.js';
 import { memcpyOneWay, oneWay, type OneWaySample } from './throughput.js';
 import { PIPE, SHM, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
+import { WORKER_KINDS, WORKER_SIZES, workerOneWay } from './worker.js';
 
 const USAGE = `usage: shmnet-bench [options]
 
   --quick            a smoke run in seconds (2 short repetitions per cell)
   --sizes LIST       chunk sizes for the throughput tables, e.g. 1k,4k,64k,1m
-                     (default 1k,4k,16k,64k,256k,1m)
-  --duration MS      timed part of each throughput sample, ms (default 400)
+                     (default 1k,4k,16k,64k,256k,1m; the worker table always
+                     uses 1k and 64k)
+  --duration MS      timed part of each throughput, message and worker sample,
+                     ms (default 400)
   --warmup MS        untimed warm-up before each sample, ms (default 100)
   --latency MS       timed part of each latency sample, ms (default 600)
   --reps N           repetitions per cell (default 5)
@@ -51,6 +57,7 @@ const DEFAULT_SIZES = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
 const CONCURRENCY = [1, 2, 4, 8, 16];
 const CONCURRENT_SIZE = 4 << 10;
 const LATENCY_SIZE = 64;
+const MESSAGE_TRANSPORTS: MessageTransport[] = ['shm', 'tcp'];
 /** How long a contaminated sample waits for the machine to calm down before it is repeated. */
 const QUIET_WAIT_MS = 60_000;
 
@@ -187,20 +194,30 @@ async function run(cfg: Config, argv: string[]): Promise<Results> {
       tables: cfg.tables,
       quick: cfg.quick,
       pinned: cfg.pin,
+      messageBytes: MESSAGE_PAYLOAD_BYTES,
+      messageFrameBytes: MESSAGE_FRAME_BYTES,
+      workerSizes: WORKER_SIZES,
+      workerWarmupMs: cfg.warmupMs,
+      workerDurationMs: cfg.durationMs,
     },
-    samples: { oneWay: [], concurrent: [], latency: [], idle: [] },
+    samples: { oneWay: [], concurrent: [], latency: [], idle: [], message: [], worker: [] },
   };
   const has = (t: TableKey) => cfg.tables.includes(t);
   const oneWayKeys = (['shmnet', 'tcp', 'unix', 'pipe', 'memcpy'] as const).filter(has);
   const latencyTransports = has('latency') ? [SHM, SHM_PARK, TCP, UNIX] : [];
+  const messageTransports = has('message') ? MESSAGE_TRANSPORTS : [];
+  const workerSizes = has('worker') ? WORKER_SIZES : [];
+  const { workerWarmupMs, workerDurationMs } = results.config;
 
   const total =
     oneWayKeys.length * cfg.sizes.length * cfg.reps +
     (has('concurrent') ? CONCURRENCY.length * cfg.reps : 0) +
     latencyTransports.length * cfg.reps +
-    (has('idle') ? 1 : 0);
+    (has('idle') ? 1 : 0) +
+    messageTransports.length * cfg.reps +
+    workerSizes.length * WORKER_KINDS.length * cfg.reps;
   process.stderr.write(
-    `shmnet-bench: ${cfg.tables.join(', ')}; sizes ${cfg.sizes.map(sizeLabel).join(', ')}; ${cfg.reps} reps × ` +
+    `shmnet-bench: ${cfg.tables.join(', ')}; ${oneWayKeys.length > 0 ? `sizes ${cfg.sizes.map(sizeLabel).join(', ')}; ` : ''}${cfg.reps} reps × ` +
       `${cfg.warmupMs}+${cfg.durationMs} ms; ${total} samples\n`,
   );
 
@@ -237,6 +254,9 @@ async function run(cfg: Config, argv: string[]): Promise<Results> {
       else memcpyOneWay(64 << 10, cfg.warmupMs, cfg.warmupMs);
     }
     for (const t of latencyTransports) await roundTrip(peer, t, LATENCY_SIZE, cfg.warmupMs, cfg.warmupMs);
+    for (const t of messageTransports) await messageOneWay(peer, t, cfg.warmupMs, cfg.warmupMs);
+    // The worker is fresh in every sample anyway; this warms the main thread's receiving side.
+    if (workerSizes.length > 0) for (const kind of WORKER_KINDS) await workerOneWay(kind, 64 << 10, cfg.warmupMs, cfg.warmupMs);
 
     for (const size of cfg.sizes) {
       for (let rep = 0; rep < cfg.reps; rep++) {
@@ -276,6 +296,26 @@ async function run(cfg: Config, argv: string[]): Promise<Results> {
       const s = await sample('idle', () => idleCpu(peer, SHM, cfg.idleSettleMs, cfg.idleWindowMs));
       results.samples.idle.push(s);
       progress.step('idle shmnet Conn', `bench ${s.benchCpu.toFixed(2)}%, peer ${s.peerCpu.toFixed(2)}% of a core`);
+    }
+
+    for (let rep = 0; rep < cfg.reps && messageTransports.length > 0; rep++) {
+      for (const t of rotate(messageTransports, rep)) {
+        const what = `message 64 B ${t} rep ${rep + 1}/${cfg.reps}`;
+        const s = await sample(what, () => messageOneWay(peer, t, cfg.warmupMs, cfg.durationMs));
+        results.samples.message.push({ series: t, rep, ...s });
+        progress.step(what, `${Math.round(s.messagesPerSec).toLocaleString('en-US')} messages/s`);
+      }
+    }
+
+    for (const size of workerSizes) {
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        for (const kind of rotate([...WORKER_KINDS], rep)) {
+          const what = `worker ${sizeLabel(size).padStart(6)} ${kind.padEnd(8)} rep ${rep + 1}/${cfg.reps}`;
+          const s = await sample(what, () => workerOneWay(kind, size, workerWarmupMs, workerDurationMs));
+          results.samples.worker.push({ kind, size, rep, ...s });
+          progress.step(what, `${s.mbps.toFixed(0)} MB/s`);
+        }
+      }
     }
     peer.check();
   } finally {

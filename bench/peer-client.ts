@@ -94,6 +94,20 @@ export class Peer {
     return { user: r.user, system: r.system };
   }
 
+  /** Message mode: the peer connects to `port` (a shmnet server here) with `transport` and sends until stopMessages(). */
+  async startMessages(port: number, transport: 'shm' | 'tcp'): Promise<void> {
+    const r = await this.#ask({ t: 'msend', tag: ++this.#tag, port, transport });
+    if (r.t !== 'msending') throw new Error('bench peer: bad msend reply');
+    if (r.error !== undefined) throw new Error(`bench peer: message sender: ${r.error}`);
+  }
+
+  /** Stops the peer's message sender; resolves with the number of messages it sent. */
+  async stopMessages(): Promise<number> {
+    const r = await this.#ask({ t: 'mstop', tag: ++this.#tag });
+    if (r.t !== 'mstopped') throw new Error('bench peer: bad mstop reply');
+    return r.sent;
+  }
+
   /** Throws if the peer reported an error. */
   check(): void {
     if (this.#failure) throw this.#failure;

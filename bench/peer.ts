@@ -8,7 +8,10 @@
  *   - every accepted stream starts with a preamble (protocol.ts) choosing
  *     sink mode (count bytes, the receiver of one-way throughput) or echo
  *     mode (write everything back, the far side of ping-pong);
- *   - the IPC channel carries `await` / `reached` and CPU readings.
+ *   - the IPC channel carries `await` / `reached` and CPU readings;
+ *   - for message mode it is the sender instead: `msend` makes it connect
+ *     to a server in the bench process and send MessageConn messages until
+ *     `mstop` (message.ts).
  *
  * All streams, whatever carries them, go through the same `accept()`.
  */
@@ -18,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { createServer, type Conn, type Server } from '../src/index.js';
+import { startMessageSender, type MessageSender } from './message.js';
 import { MODE_ECHO, MODE_SINK, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
 
 function send(m: FromPeer): void {
@@ -144,6 +148,7 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on('disconnect', shutdown);
+  let sender: MessageSender | null = null;
   process.on('message', (m: ToPeer) => {
     switch (m.t) {
       case 'await': {
@@ -155,6 +160,26 @@ async function main(): Promise<void> {
       case 'cpu': {
         const u = process.cpuUsage();
         send({ t: 'cpu', tag: m.tag, user: u.user, system: u.system });
+        break;
+      }
+      case 'msend': {
+        if (sender !== null) {
+          send({ t: 'msending', tag: m.tag, error: 'a message sender is already running' });
+          break;
+        }
+        startMessageSender(m.port, m.transport, (err) => send({ t: 'error', message: `message sender: ${err.message}` })).then(
+          (s) => {
+            sender = s;
+            send({ t: 'msending', tag: m.tag });
+          },
+          (err: Error) => send({ t: 'msending', tag: m.tag, error: err.message }),
+        );
+        break;
+      }
+      case 'mstop': {
+        const sent = sender?.stop() ?? 0;
+        sender = null;
+        send({ t: 'mstopped', tag: m.tag, sent });
         break;
       }
       case 'exit':

@@ -50,10 +50,17 @@ export interface PeerAddresses {
 export type ToPeer =
   | { t: 'await'; tag: number; waits: Array<[id: number, bytes: number]> }
   | { t: 'cpu'; tag: number }
+  /** Message mode (message.ts): connect to the bench's server on `port` and send MessageConn messages until 'mstop'. */
+  | { t: 'msend'; tag: number; port: number; transport: 'shm' | 'tcp' }
+  | { t: 'mstop'; tag: number }
   | { t: 'exit' };
 
 export type FromPeer =
   | { t: 'ready'; addresses: PeerAddresses; pid: number }
   | { t: 'reached'; tag: number; stats: Array<Record<string, unknown> | null>; user: number; system: number }
   | { t: 'cpu'; tag: number; user: number; system: number }
+  /** Connected and sending (or `error`: could not). */
+  | { t: 'msending'; tag: number; error?: string }
+  /** Stopped and ended the stream after `sent` messages. */
+  | { t: 'mstopped'; tag: number; sent: number }
   | { t: 'error'; message: string };

@@ -2,15 +2,18 @@
  * Turns the samples into the tables: the seed's one-way format
  * (Size | Operations/sec | Throughput (MB/s) | Latency (ns/op)) plus a
  * spread column, the concurrency and round-trip tables, the summary of
- * ratios and the targets from issue 4. Everything here is pure: samples
+ * ratios and the targets from issue 4; then message mode and the worker
+ * channel against MessagePort (issue 6). Everything here is pure: samples
  * in, rows and markdown out.
  */
 import type { IdleSample } from './idle.js';
 import type { LatencySample } from './latency.js';
 import { describeMachine, type MachineInfo } from './machine.js';
+import type { MessageSample, MessageTransport } from './message.js';
 import { summarize } from './stats.js';
 import type { OneWaySample } from './throughput.js';
 import type { TransportKey } from './transports.js';
+import type { WorkerKind, WorkerSample } from './worker.js';
 
 export type SeriesKey = TransportKey | 'memcpy';
 
@@ -40,6 +43,17 @@ export interface LatencyRecord extends LatencySample, SampleMeta {
   rep: number;
 }
 
+export interface MessageRecord extends MessageSample, SampleMeta {
+  series: MessageTransport;
+  rep: number;
+}
+
+export interface WorkerRecord extends WorkerSample, SampleMeta {
+  kind: WorkerKind;
+  size: number;
+  rep: number;
+}
+
 export interface Results {
   format: 'shmnet-bench/1';
   machine: MachineInfo;
@@ -60,17 +74,26 @@ export interface Results {
     quick: boolean;
     /** --pin: bench on CPU 0, peer on CPU 1. */
     pinned: boolean;
+    /** Message table: bytes of one message as MessagePack, and of its frame (plus the length prefix). */
+    messageBytes: number;
+    messageFrameBytes: number;
+    /** Worker table: chunk sizes, and the warm-up / window of each sample, ms. */
+    workerSizes: number[];
+    workerWarmupMs: number;
+    workerDurationMs: number;
   };
   samples: {
     oneWay: OneWayRecord[];
     concurrent: ConcurrentRecord[];
     latency: LatencyRecord[];
     idle: Array<IdleSample & SampleMeta>;
+    message: MessageRecord[];
+    worker: WorkerRecord[];
   };
 }
 
 /** Tables a run can be limited to with --only. */
-export const TABLE_KEYS = ['shmnet', 'tcp', 'unix', 'pipe', 'memcpy', 'concurrent', 'latency', 'idle'] as const;
+export const TABLE_KEYS = ['shmnet', 'tcp', 'unix', 'pipe', 'memcpy', 'concurrent', 'latency', 'idle', 'message', 'worker'] as const;
 export type TableKey = (typeof TABLE_KEYS)[number];
 
 export interface OneWayTable {
@@ -183,6 +206,94 @@ export function latencyRows(r: Results): LatencyRow[] {
       p99Min: p99.min,
       p99Max: p99.max,
     });
+  }
+  return rows;
+}
+
+export const MESSAGE_SERIES: Array<{ series: MessageTransport; label: string }> = [
+  { series: 'shm', label: 'shared memory' },
+  { series: 'tcp', label: "TCP fallback (`transport: 'tcp'`)" },
+];
+
+export interface MessageRow {
+  series: MessageTransport;
+  label: string;
+  reps: number;
+  /** Median over repetitions. */
+  messagesPerSec: number;
+  /** Frame bytes per second, 10^6 (from the median rate). */
+  mbps: number;
+  nsPerMessage: number;
+  messagesPerSecMin: number;
+  messagesPerSecMax: number;
+  /** Median rate over the TCP fallback's median rate, same run. */
+  vsTcp: number | null;
+  receiverCpu: number;
+}
+
+export function messageRows(r: Results): MessageRow[] {
+  const med = new Map<MessageTransport, number>();
+  const rows: MessageRow[] = [];
+  for (const { series, label } of MESSAGE_SERIES) {
+    const s = (r.samples.message ?? []).filter((x) => x.series === series);
+    if (s.length === 0) continue;
+    const m = summarize(s.map((x) => x.messagesPerSec));
+    med.set(series, m.median);
+    rows.push({
+      series,
+      label,
+      reps: m.n,
+      messagesPerSec: m.median,
+      mbps: (m.median * r.config.messageFrameBytes) / 1e6,
+      nsPerMessage: 1e9 / m.median,
+      messagesPerSecMin: m.min,
+      messagesPerSecMax: m.max,
+      vsTcp: null,
+      receiverCpu: summarize(s.map((x) => x.receiverCpu)).median,
+    });
+  }
+  const tcp = med.get('tcp');
+  for (const row of rows) row.vsTcp = tcp === undefined ? null : row.messagesPerSec / tcp;
+  return rows;
+}
+
+export const WORKER_COLUMNS: Array<{ kind: WorkerKind; label: string }> = [
+  { kind: 'channel', label: 'channel, defaults' },
+  { kind: 'tuned', label: 'channel, 4 MiB ring + spin 1000' },
+  { kind: 'clone', label: 'MessagePort clone' },
+  { kind: 'transfer', label: 'MessagePort transfer' },
+];
+
+export interface WorkerCell {
+  kind: WorkerKind;
+  reps: number;
+  /** MB/s, median over repetitions. */
+  mbps: number;
+  mbpsMin: number;
+  mbpsMax: number;
+  opsPerSec: number;
+  /** Median over the MessagePort-clone median at the same size, same run. */
+  vsClone: number | null;
+}
+
+export interface WorkerRow {
+  size: number;
+  cells: WorkerCell[];
+}
+
+export function workerRows(r: Results): WorkerRow[] {
+  const rows: WorkerRow[] = [];
+  for (const size of r.config.workerSizes ?? []) {
+    const cells: WorkerCell[] = [];
+    for (const { kind } of WORKER_COLUMNS) {
+      const s = (r.samples.worker ?? []).filter((x) => x.kind === kind && x.size === size);
+      if (s.length === 0) continue;
+      const m = summarize(s.map((x) => x.mbps));
+      cells.push({ kind, reps: m.n, mbps: m.median, mbpsMin: m.min, mbpsMax: m.max, opsPerSec: (m.median * 1e6) / size, vsClone: null });
+    }
+    const clone = cells.find((c) => c.kind === 'clone');
+    for (const c of cells) c.vsClone = clone ? c.mbps / clone.mbps : null;
+    if (cells.length > 0) rows.push({ size, cells });
   }
   return rows;
 }
@@ -337,7 +448,14 @@ export function markdown(r: Results): string {
       `${c.latencyMs} ms per latency sample; transports interleaved within each repetition. MB = 10^6 bytes; ` +
       `"Latency (ns/op)" in the throughput tables is time per chunk (1/Operations per sec), as in the seed; round-trip latency has its own table.`,
   );
-  const metas: SampleMeta[] = [...r.samples.oneWay, ...r.samples.concurrent, ...r.samples.latency, ...r.samples.idle];
+  const metas: SampleMeta[] = [
+    ...r.samples.oneWay,
+    ...r.samples.concurrent,
+    ...r.samples.latency,
+    ...r.samples.idle,
+    ...(r.samples.message ?? []),
+    ...(r.samples.worker ?? []),
+  ];
   const known = metas.map((m) => m.foreignCpu).filter((x): x is number => x !== null);
   if (known.length > 0) {
     const repeated = metas.filter((m) => m.attempts > 1).length;
@@ -409,14 +527,75 @@ export function markdown(r: Results): string {
       ),
     );
   }
-  out.push('### Targets (issue 4)');
-  out.push(
-    table(
-      ['Measure', 'Target', 'Measured', 'Met'],
-      ['---', '---', '---', '---'],
-      targetRows(r).map((x) => [x.measure, x.target, x.measured, x.met === null ? '–' : x.met ? 'yes' : '**no**']),
-    ),
-  );
+  const oneWayRun = r.config.tables.some((t) => t !== 'message' && t !== 'worker');
+  if (oneWayRun) {
+    out.push('### Targets (issue 4)');
+    out.push(
+      table(
+        ['Measure', 'Target', 'Measured', 'Met'],
+        ['---', '---', '---', '---'],
+        targetRows(r).map((x) => [x.measure, x.target, x.measured, x.met === null ? '–' : x.met ? 'yes' : '**no**']),
+      ),
+    );
+  }
+  const msg = messageRows(r);
+  if (msg.length > 0) {
+    out.push(
+      `### MessageConn, ${c.messageBytes}-byte objects, one-way between two processes (message mode target ≥ 1,000,000 messages/s (issue 6))`,
+    );
+    out.push(
+      `The peer process sends without pause (\`send()\`, waiting for 'drain' when it returns false), the bench process counts 'message' ` +
+        `events and checks every id arrives in order; messages/s is the count in a ${c.durationMs} ms window after ${c.warmupMs} ms of ` +
+        `warm-up; MB/s counts ${c.messageFrameBytes}-byte frames (MessagePack + 4-byte length).`,
+    );
+    out.push(
+      table(
+        ['Transport', 'Messages/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (messages/s, min–max)', 'vs TCP fallback'],
+        ['---', '---:', '---:', '---:', '---:', '---:'],
+        msg.map((x) => [
+          x.label,
+          fmtInt(x.messagesPerSec),
+          fmtFixed(x.mbps, 2),
+          fmtInt(x.nsPerMessage),
+          `${fmtInt(x.messagesPerSecMin)}–${fmtInt(x.messagesPerSecMax)}`,
+          fmtRatio(x.vsTcp),
+        ]),
+      ),
+    );
+  }
+  const wrk = workerRows(r);
+  if (wrk.length > 0) {
+    out.push(
+      '### Worker channel vs MessagePort, worker → main thread, one-way ' +
+        '(worker channel target ≥ 10× MessagePort clone at 1 KiB, ≥ 2× at 64 KiB (issue 6))',
+    );
+    out.push(
+      `MB/s (ratio to MessagePort clone at the same size); the second row of each size is the min–max spread (MB/s). ` +
+        `Each sample starts a fresh worker that writes without pause (channel: \`write()\` false → 'drain'; MessagePort: ` +
+        `at most 4 MiB unacknowledged); the main thread counts the bytes it receives in a ${c.workerDurationMs} ms window ` +
+        `after ${c.workerWarmupMs} ms of warm-up. Transfer posts a fresh, filled ArrayBuffer per chunk.`,
+    );
+    const cols = WORKER_COLUMNS.filter((k) => wrk.some((x) => x.cells.some((cell) => cell.kind === k.kind)));
+    const cellOf = (row: WorkerRow, kind: WorkerKind) => row.cells.find((x) => x.kind === kind);
+    const rows: string[][] = [];
+    for (const row of wrk) {
+      rows.push([
+        sizeLabel(row.size),
+        ...cols.map((k) => {
+          const x = cellOf(row, k.kind);
+          return x === undefined ? '–' : `${fmtInt(x.mbps)} (${fmtRatio(x.vsClone)})`;
+        }),
+      ]);
+      rows.push([
+        `${sizeLabel(row.size)}, spread`,
+        ...cols.map((k) => {
+          const x = cellOf(row, k.kind);
+          return x === undefined ? '–' : `${fmtInt(x.mbpsMin)}–${fmtInt(x.mbpsMax)}`;
+        }),
+      ]);
+    }
+    out.push(table(['Chunk', ...cols.map((k) => k.label)], ['---:', ...cols.map(() => '---:')], rows));
+  }
   return out.join('\n\n') + '\n';
 }
 
@@ -429,5 +608,7 @@ export function tablesJson(r: Results): Record<string, unknown[]> {
   t.idle = r.samples.idle.map(({ stats: _stats, ...rest }) => rest);
   t.summary = summaryRows(r);
   t.targets = targetRows(r);
+  t.message = messageRows(r);
+  t.worker = workerRows(r);
   return t;
 }

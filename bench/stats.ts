@@ -28,3 +28,10 @@ export function summarize(values: number[]): Summary {
   if (values.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
 }
+
+/** Throughput figures of `bytes` moved in `ms` as `size`-byte operations. */
+export function rates(bytes: number, ms: number, size: number): { bytes: number; seconds: number; mbps: number; opsPerSec: number; nsPerOp: number } {
+  const seconds = ms / 1000;
+  const opsPerSec = bytes / size / seconds;
+  return { bytes, seconds, mbps: bytes / 1e6 / seconds, opsPerSec, nsPerOp: 1e9 / opsPerSec };
+}

@@ -20,6 +20,7 @@
  * ring does.
  */
 import type { Peer } from './peer-client.js';
+import { rates } from './stats.js';
 import { MODE_SINK } from './protocol.js';
 import type { Channel, Transport } from './transports.js';
 
@@ -132,14 +133,8 @@ export async function oneWay(
     for (let i = 0; i < conns; i++) chs.push(await transport.open(peer, MODE_SINK));
     const warm = await phase(peer, chs, chunk, warmMs);
     const r = await phase(peer, chs, chunk, ms);
-    const seconds = r.ms / 1000;
-    const opsPerSec = r.bytes / size / seconds;
     return {
-      bytes: r.bytes,
-      seconds,
-      mbps: r.bytes / 1e6 / seconds,
-      opsPerSec,
-      nsPerOp: 1e9 / opsPerSec,
+      ...rates(r.bytes, r.ms, size),
       senderCpu: (r.senderCpuUs / 1e3 / r.ms) * 100,
       // The peer's interval is end of warm-up → end of timed phase: ≈ r.ms (plus one IPC hop).
       receiverCpu: ((r.receiverCpuAtEnd - warm.receiverCpuAtEnd) / 1e3 / r.ms) * 100,
@@ -178,14 +173,8 @@ export function memcpyOneWay(size: number, warmMs: number, ms: number): OneWaySa
   };
   run(warmMs);
   const r = run(ms);
-  const seconds = r.ms / 1000;
-  const opsPerSec = r.bytes / size / seconds;
   return {
-    bytes: r.bytes,
-    seconds,
-    mbps: r.bytes / 1e6 / seconds,
-    opsPerSec,
-    nsPerOp: 1e9 / opsPerSec,
+    ...rates(r.bytes, r.ms, size),
     senderCpu: (r.cpuUs / 1e3 / r.ms) * 100,
   };
 }

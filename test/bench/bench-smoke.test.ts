@@ -94,6 +94,60 @@ t.test('bench --quick completes and writes well-formed JSON and SVG', { skip: ex
   t.equal((chart.match(/<polyline /g) ?? []).length, ONE_WAY.length, 'a line per transport');
 });
 
+t.test('bench --quick --only message,worker prints both tables with numbers', { skip: existsSync(CLI) ? false : 'not built' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shmnet-bench-smoke-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const json = join(dir, 'bench.json');
+
+  const r = await runCli(['--quick', '--only', 'message,worker', '--json', json]);
+  t.equal(r.code, 0, `exit code 0${r.code === 0 ? '' : `; stderr:\n${r.stderr}`}`);
+  t.match(r.stderr, /\[\s*1\/\d+\] message 64 B/, 'progress goes to stderr');
+  t.match(r.stdout, /### MessageConn, 64-byte objects.*message mode target ≥ 1,000,000 messages\/s \(issue 6\)/, 'message table with its target');
+  t.match(
+    r.stdout,
+    /### Worker channel vs MessagePort.*worker channel target ≥ 10× MessagePort clone at 1 KiB, ≥ 2× at 64 KiB \(issue 6\)/,
+    'worker table with its target',
+  );
+  t.notOk(r.stdout.includes('### shmnet Conn'), 'no other table');
+  const num = String.raw`[\d,]+(?:\.\d+)?`;
+  for (const label of ['shared memory', "TCP fallback \\(`transport: 'tcp'`\\)"]) {
+    t.match(r.stdout, new RegExp(String.raw`\| ${label} \| ${num} \| ${num} \| ${num} \| ${num}–${num} \| ${num}× \|`), `message row "${label}" is numeric`);
+  }
+  for (const size of ['1 KiB', '64 KiB']) {
+    const cell = String.raw`${num} \(${num}×\)`;
+    t.match(r.stdout, new RegExp(String.raw`\| ${size} \| ${cell} \| ${cell} \| ${cell} \| ${cell} \|`), `worker row ${size} is numeric`);
+  }
+
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  const reps = out.config.reps;
+  t.same(
+    out.tables.message.map((x: { series: string }) => x.series),
+    ['shm', 'tcp'],
+    'message: shm and the TCP fallback',
+  );
+  for (const row of out.tables.message) for (const f of ['messagesPerSec', 'mbps', 'nsPerMessage', 'vsTcp']) positive(t, row[f], `message ${row.series} ${f}`);
+  t.equal(out.samples.message.length, 2 * reps, 'every message sample kept');
+  for (const s of out.samples.message) {
+    positive(t, s.messages, `message sample ${s.series} messages`);
+    t.ok(s.sent >= s.messages, `message sample ${s.series}: sent ≥ counted in the window`);
+  }
+  t.same(
+    out.tables.worker.map((x: { size: number }) => x.size),
+    [1024, 65536],
+    'worker: a row per chunk size',
+  );
+  for (const row of out.tables.worker) {
+    t.same(
+      row.cells.map((c: { kind: string }) => c.kind),
+      ['channel', 'tuned', 'clone', 'transfer'],
+      `worker ${row.size}: a cell per kind`,
+    );
+    for (const c of row.cells) for (const f of ['mbps', 'mbpsMin', 'mbpsMax', 'vsClone']) positive(t, c[f], `worker ${row.size} ${c.kind} ${f}`);
+  }
+  t.equal(out.samples.worker.length, 2 * 4 * reps, 'every worker sample kept');
+  for (const s of out.samples.worker) t.equal(s.chunks * s.size >= s.bytes, true, `worker sample ${s.kind} ${s.size}: bytes in the window ≤ bytes written`);
+});
+
 t.test('bench rejects bad options with usage and exit code 2', { skip: existsSync(CLI) ? false : 'not built' }, async (t) => {
   const r = await runCli(['--only', 'nonsense']);
   t.equal(r.code, 2);
