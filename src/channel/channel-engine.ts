@@ -4,17 +4,16 @@
  * `Atomics.waitAsync`/`Atomics.notify` on the rings' parked words as the
  * doorbell instead of a byte on a control socket.
  *
- * ## The pump
+ * ## Parking
  *
- * As in ShmEngine (../transport/shm-engine.ts): flush the pending write
- * into the TX ring, drain the RX ring into the stream (batched up to
- * READ_CHUNK per Buffer), wake the peer if it parked, then stop, spin
- * (setImmediate turns for `spin` µs) or park. Parking sets the parked
- * flag, re-checks (the ring's park() closes the lost-wake-up race) and
- * then `Atomics.waitAsync`s on the flag word while it is still 1. The
- * peer clears the flag (consumerNeedsWake/producerNeedsWake) and
- * notifies; a waiter whose flag was cleared before it was registered
- * returns at once ('not-equal'). Every resolved wait runs the pump.
+ * The pump is RingEngine's (../transport/ring-engine.ts): flush, drain,
+ * wake the peer if it parked, then stop, spin (setImmediate turns for
+ * `spin` µs) or park. Parking sets the parked flag, re-checks (the ring's
+ * park() closes the lost-wake-up race) and then `Atomics.waitAsync`s on
+ * the flag word while it is still 1. The peer clears the flag
+ * (consumerNeedsWake/producerNeedsWake) and notifies; a waiter whose flag
+ * was cleared before it was registered returns at once ('not-equal').
+ * Every resolved wait runs the pump.
  *
  * ## Keeping the event loop alive
  *
@@ -46,17 +45,12 @@
  * `destroy()` publishes FIN, stores `closed`, and notifies every word
  * the peer may wait on.
  */
-import { codes, ShmnetError, ringCorrupt } from '../errors.js';
+import { ringCorrupt } from '../errors.js';
 import { ringOffsets } from '../ring/header.js';
-import {
-  CONSUMER_PARKED_INDEX,
-  FIN_INDEX,
-  PRODUCER_PARKED_INDEX,
-  RING_C2S,
-  RING_S2C,
-} from '../ring/layout.js';
+import { CONSUMER_PARKED_INDEX, PRODUCER_PARKED_INDEX, RING_C2S, RING_S2C } from '../ring/layout.js';
 import { RingConsumer, RingProducer } from '../ring/ring.js';
-import type { Conn, Engine } from '../transport/conn.js';
+import type { Conn } from '../transport/conn.js';
+import { RingEngine } from '../transport/ring-engine.js';
 import {
   ALIVE_INDEX,
   CHANNEL_WORD_COUNT,
@@ -74,8 +68,19 @@ type WaitAsyncResult =
 /** `Atomics.waitAsync` (in Node since 16; typed only from lib ES2024, and we build against ES2022). */
 const waitAsync = (Atomics as unknown as { waitAsync(ta: Int32Array, index: number, value: number): WaitAsyncResult }).waitAsync;
 
-/** Largest Buffer pushed to the stream per read. */
-export const READ_CHUNK = 64 * 1024;
+/**
+ * Waits for a notify on a parked word, registered only while the word is
+ * still 1: a peer that cleared it in between makes waitAsync return
+ * 'not-equal' at once, and this returns false (go on now); otherwise
+ * `onWake` runs when the peer notifies.
+ */
+function waitWhileParked(words: Int32Array, index: number, onWake: () => void): boolean {
+  const r = waitAsync(words, index, 1);
+  if (!r.async) return false;
+  void r.value.then(onWake);
+  return true;
+}
+
 /** How often each side checks that the other's thread still lives. */
 export const PROBE_INTERVAL_MS = 250;
 
@@ -89,34 +94,13 @@ export interface ChannelEngineInit {
   spin: number;
 }
 
-export class ChannelEngine implements Engine {
-  readonly transport = 'shm' as const;
-  readonly #conn: Conn;
-  readonly #tx: RingProducer;
-  readonly #rx: RingConsumer;
+export class ChannelEngine extends RingEngine {
   readonly #txWords: Int32Array;
   readonly #rxWords: Int32Array;
   readonly #words: Int32Array;
   readonly #side: number;
   readonly #peer: number;
-  readonly #capacity: number;
-  readonly #spinMs: number;
 
-  // The pending write: chunks[index] from offset on, then cb.
-  #wChunks: Buffer[] | null = null;
-  #wIndex = 0;
-  #wOffset = 0;
-  #wCb: ((err?: Error | null) => void) | null = null;
-
-  #wantRead = false;
-  #rxEnded = false;
-  #closed = false;
-  #peerClosed = false;
-  #pumping = false;
-  #again = false;
-  #immediate: NodeJS.Immediate | null = null;
-  /** performance.now() of the last progress while waiting; 0 when not waiting. */
-  #waitingSince = 0;
   /** A waitAsync is pending on the RX ring's consumerParked / the TX ring's producerParked. */
   #rxWaitPending = false;
   #txWaitPending = false;
@@ -131,34 +115,26 @@ export class ChannelEngine implements Engine {
   #backoff = PROBE_INTERVAL_MS;
 
   // counters for stats()
-  #chunksIn = 0;
-  #chunksOut = 0;
   #wakesSent = 0;
   #wakesReceived = 0;
-  #parks = 0;
-  #spinTurns = 0;
   #probes = 0;
 
-  readonly #runPump = (): void => {
-    this.#immediate = null;
-    this.#pump();
-  };
   readonly #onRxWake = (): void => {
     this.#rxWaitPending = false;
     this.#wakesReceived++;
-    this.#pump();
+    this.pump();
   };
   readonly #onTxWake = (): void => {
     this.#txWaitPending = false;
     this.#wakesReceived++;
-    this.#pump();
+    this.pump();
   };
   readonly #runProbe = (): void => {
     this.#timer = null;
     this.#probe();
   };
   readonly #onLivenessWake = (): void => {
-    if (this.#closed) return;
+    if (this.closed) return;
     const r = waitAsync(this.#words, ALIVE_INDEX + this.#side, 0);
     if (r.async) void r.value.then(this.#onLivenessWake);
     // SYNC POINT with the peer in #probe(): the replacement waiter is
@@ -168,18 +144,23 @@ export class ChannelEngine implements Engine {
 
   /** The caller has claimed `opened[side]` (OPENED_CLAIMED). */
   constructor(init: ChannelEngineInit) {
-    this.#conn = init.conn;
-    this.#side = init.side;
-    this.#peer = 1 - init.side;
-    this.#capacity = init.capacity;
-    this.#spinMs = init.spin / 1000;
     const rings = ringOffsets(init.capacity);
     const txRing = rings[init.side === 0 ? RING_C2S : RING_S2C];
     const rxRing = rings[init.side === 0 ? RING_S2C : RING_C2S];
-    this.#tx = new RingProducer(init.buffer, txRing.controlOffset, txRing.dataOffset, txRing.capacity);
-    this.#rx = new RingConsumer(init.buffer, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity);
-    this.#txWords = this.#tx.controlWords;
-    this.#rxWords = this.#rx.controlWords;
+    super({
+      conn: init.conn,
+      tx: new RingProducer(init.buffer, txRing.controlOffset, txRing.dataOffset, txRing.capacity),
+      rx: new RingConsumer(init.buffer, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity),
+      capacity: init.capacity,
+      spin: init.spin,
+      noun: 'channel',
+      trackPeaks: false,
+      startError: null,
+    });
+    this.#side = init.side;
+    this.#peer = 1 - init.side;
+    this.#txWords = this.tx.controlWords;
+    this.#rxWords = this.rx.controlWords;
     this.#words = new Int32Array(init.buffer, CHANNEL_WORDS_OFFSET, CHANNEL_WORD_COUNT);
 
     for (let i = 0; i < LIVENESS_WAITERS; i++) {
@@ -191,100 +172,67 @@ export class ChannelEngine implements Engine {
     Atomics.store(this.#words, OPENED_INDEX + this.#side, OPENED_LIVE);
     this.#armProbe();
     // Data may already be waiting (the peer went first).
-    this.#schedule();
+    this.schedule();
   }
 
-  // ---- Engine --------------------------------------------------------------
-
-  write(chunks: Buffer[], cb: (err?: Error | null) => void): void {
-    if (this.#closed || this.#peerClosed) {
-      cb(new ShmnetError(codes.SOCKET_CLOSED, 'the peer has closed the channel; it reads no more'));
-      return;
-    }
-    // Fast path: one chunk that fits.
-    if (chunks.length === 1) {
-      const chunk = chunks[0]!;
-      let n: number;
-      try {
-        n = this.#tx.write(chunk);
-      } catch (err) {
-        this.#conn.destroy(err as Error);
-        cb(err as Error);
-        return;
-      }
-      if (n > 0) {
-        this.#wrote(n);
-        // Also when only part fitted: those bytes are published now, and a
-        // parked reader must hear of them or both sides wait forever.
-        this.#wakeReader();
-      }
-      if (n === chunk.length) {
-        cb();
-        return;
-      }
-      this.#wOffset = n;
-    } else {
-      this.#wOffset = 0;
-    }
-    this.#wChunks = chunks;
-    this.#wIndex = 0;
-    this.#wCb = cb;
-    // Write side only: a write() must never deliver 'data' synchronously (a
-    // net.Socket never does, and http2's JSStreamSocket breaks if it happens).
-    this.#pump(false);
+  override ref(): void {
+    this.#refed = true;
+    this.#applyRef();
   }
 
-  tryWrite(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#peerClosed || this.#wChunks !== null) return false;
-    if (!this.#tx.writeAll(chunk)) return false;
-    this.#wrote(chunk.length);
-    // SYNC POINT with the consumer's park(): after publishing, as in write().
-    this.#wakeReader();
+  override unref(): void {
+    this.#refed = false;
+    this.#applyRef();
+  }
+
+  // ---- RingEngine hooks ------------------------------------------------------
+
+  protected override wakeReader(): void {
+    this.#wakesSent++;
+    Atomics.notify(this.#txWords, CONSUMER_PARKED_INDEX, 1);
+  }
+
+  protected override wakeWriter(): void {
+    this.#wakesSent++;
+    Atomics.notify(this.#rxWords, PRODUCER_PARKED_INDEX, 1);
+  }
+
+  protected override sleepRead(): boolean {
+    if (this.#rxWaitPending) return false;
+    this.#rxWaitPending = waitWhileParked(this.#rxWords, CONSUMER_PARKED_INDEX, this.#onRxWake);
+    return !this.#rxWaitPending;
+  }
+
+  protected override sleepWrite(): boolean {
+    if (this.#txWaitPending) return false;
+    this.#txWaitPending = waitWhileParked(this.#txWords, PRODUCER_PARKED_INDEX, this.#onTxWake);
+    return !this.#txWaitPending;
+  }
+
+  /** True (and handled) once the peer closed its end on purpose. */
+  protected override checkPeerClosed(): boolean {
+    if (this.peerClosed) return true;
+    // SYNC POINT with the peer's release(): closed is stored after its FIN.
+    if (Atomics.load(this.#words, CLOSED_INDEX + this.#peer) === 0) return false;
+    this.#onPeerClosed(false);
     return true;
   }
 
-  read(): void {
-    if (this.#rxEnded || this.#closed) return;
-    this.#wantRead = true;
-    this.#pump();
+  protected override setWaiting(waiting: boolean): void {
+    if (waiting === this.#waiting) return;
+    this.#waiting = waiting;
+    this.#applyRef();
   }
 
-  final(cb: (err?: Error | null) => void): void {
-    if (this.#closed) {
-      cb(new ShmnetError(codes.SOCKET_CLOSED, 'the channel is closed'));
-      return;
-    }
-    try {
-      this.#tx.end();
-    } catch (err) {
-      cb(err as Error);
-      return;
-    }
-    this.#wakeReader();
-    cb();
-  }
-
-  destroy(err: Error | null): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#immediate) {
-      clearImmediate(this.#immediate);
-      this.#immediate = null;
-    }
+  protected override release(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    // A destroyed Conn still ends its stream, so the peer sees 'end' after
-    // the bytes already published (as a TCP close sends FIN).
-    try {
-      this.#tx.end();
-    } catch {
-      // corrupt ring: `closed` below still tells the peer
-    }
     const w = this.#words;
-    // SYNC POINT with the peer in #checkPeerClosed()/#probe(): stored after
-    // FIN, before our waiters go away, so a peer that finds no waiter sees it.
+    // SYNC POINT with the peer in checkPeerClosed()/#probe(): stored after
+    // FIN (destroy() published it), before our waiters go away, so a peer
+    // that finds no waiter sees it.
     Atomics.store(w, CLOSED_INDEX + this.#side, 1);
     // Wake the peer wherever it may wait on us, and release our own waiters
     // (each parked word has waiters of one side only).
@@ -293,195 +241,13 @@ export class ChannelEngine implements Engine {
     Atomics.notify(this.#rxWords, CONSUMER_PARKED_INDEX);
     Atomics.notify(this.#txWords, PRODUCER_PARKED_INDEX);
     Atomics.notify(w, ALIVE_INDEX + this.#side);
-    const cb = this.#wCb;
-    this.#wChunks = null;
-    this.#wCb = null;
-    if (cb) cb(err ?? new ShmnetError(codes.SOCKET_CLOSED, 'the channel was destroyed'));
   }
 
-  ref(): void {
-    this.#refed = true;
-    this.#applyRef();
+  protected override engineStats(): Record<string, unknown> {
+    return { channel: true, side: this.#side, wakesSent: this.#wakesSent, wakesReceived: this.#wakesReceived, livenessProbes: this.#probes };
   }
 
-  unref(): void {
-    this.#refed = false;
-    this.#applyRef();
-  }
-
-  stats(): Record<string, unknown> {
-    return {
-      channel: true,
-      side: this.#side,
-      ringSize: this.#capacity,
-      chunksIn: this.#chunksIn,
-      chunksOut: this.#chunksOut,
-      wakesSent: this.#wakesSent,
-      wakesReceived: this.#wakesReceived,
-      parks: this.#parks,
-      spinTurns: this.#spinTurns,
-      livenessProbes: this.#probes,
-      rxOccupancy: this.#closed ? 0 : this.#rx.readable(),
-      txOccupancy: this.#closed ? 0 : this.#capacity - this.#tx.writable(),
-    };
-  }
-
-  // ---- internals -------------------------------------------------------------
-
-  #wrote(n: number): void {
-    this.#chunksOut++;
-    this.#conn._countWritten(n);
-  }
-
-  /** After publishing: wake the peer if it parked waiting for data. */
-  #wakeReader(): void {
-    if (this.#tx.consumerNeedsWake()) {
-      this.#wakesSent++;
-      Atomics.notify(this.#txWords, CONSUMER_PARKED_INDEX, 1);
-    }
-  }
-
-  /** After freeing space: wake the peer if it parked waiting for space. */
-  #wakeWriter(): void {
-    if (this.#rx.producerNeedsWake()) {
-      this.#wakesSent++;
-      Atomics.notify(this.#rxWords, PRODUCER_PARKED_INDEX, 1);
-    }
-  }
-
-  #schedule(): void {
-    if (this.#immediate === null && !this.#closed) this.#immediate = setImmediate(this.#runPump);
-  }
-
-  /** `drain` false: only flush the pending write (see write()). */
-  #pump(drain = true): void {
-    if (this.#closed) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    this.#pumping = true;
-    let progress = false;
-    try {
-      do {
-        this.#again = false;
-        if (this.#wChunks !== null && this.#flushWrite()) progress = true;
-        if (drain && this.#wantRead && this.#drain()) progress = true;
-      } while (this.#again && !this.#closed);
-    } catch (err) {
-      this.#pumping = false;
-      this.#conn.destroy(err as Error);
-      return;
-    }
-    this.#pumping = false;
-    if (!this.#closed) this.#wait(progress);
-  }
-
-  /** Copies as much of the pending write as fits; true if any byte moved. */
-  #flushWrite(): boolean {
-    const chunks = this.#wChunks!;
-    const tx = this.#tx;
-    let moved = false;
-    while (this.#wIndex < chunks.length) {
-      const chunk = chunks[this.#wIndex]!;
-      const n = tx.write(chunk, this.#wOffset);
-      if (n > 0) {
-        moved = true;
-        this.#wrote(n);
-        this.#wOffset += n;
-      }
-      if (this.#wOffset < chunk.length) break;
-      this.#wIndex++;
-      this.#wOffset = 0;
-    }
-    if (moved) this.#wakeReader();
-    if (this.#wIndex === chunks.length) {
-      const cb = this.#wCb!;
-      this.#wChunks = null;
-      this.#wCb = null;
-      cb();
-    } else if (this.#peerClosed) {
-      this.#failPendingWrite();
-    }
-    return moved;
-  }
-
-  /** Pushes what the RX ring holds; true if any byte moved. */
-  #drain(): boolean {
-    const rx = this.#rx;
-    const conn = this.#conn;
-    let moved = false;
-    for (;;) {
-      const buf = rx.readBuffer(READ_CHUNK);
-      if (buf === null) break;
-      moved = true;
-      this.#chunksIn++;
-      conn._countRead(buf.length);
-      // Cleared before push: a _read re-entered from inside push() sets it again.
-      this.#wantRead = false;
-      if (conn.push(buf)) this.#wantRead = true;
-      if (!this.#wantRead || this.#closed) break;
-    }
-    if (moved && !this.#closed) this.#wakeWriter();
-    if (this.#wantRead && !this.#closed && rx.finished()) {
-      this.#wantRead = false;
-      this.#rxEnded = true;
-      conn.push(null);
-    }
-    return moved;
-  }
-
-  /** Spins, parks, or stops, after a pump. */
-  #wait(progress: boolean): void {
-    const waitWrite = this.#wChunks !== null;
-    const waitRead = this.#wantRead && !this.#rxEnded;
-    if ((!waitWrite && !waitRead) || this.#checkPeerClosed()) {
-      this.#waitingSince = 0;
-      this.#setWaiting(false);
-      return;
-    }
-    this.#setWaiting(true);
-    const now = this.#spinMs > 0 ? performance.now() : 0;
-    if (progress || this.#waitingSince === 0) this.#waitingSince = now;
-    if (now - this.#waitingSince < this.#spinMs) {
-      this.#spinTurns++;
-      this.#schedule();
-      return;
-    }
-    // Park: flag, then re-check inside park(); if something arrived meanwhile, go on.
-    this.#parks++;
-    this.#waitingSince = 0;
-    let ready = false;
-    if (waitRead) {
-      if (this.#rx.park()) ready = true;
-      else if (!this.#rxWaitPending) {
-        // Registered only while the flag is still 1: a peer that cleared it
-        // in between makes this return 'not-equal' at once.
-        const r = waitAsync(this.#rxWords, CONSUMER_PARKED_INDEX, 1);
-        if (r.async) {
-          this.#rxWaitPending = true;
-          void r.value.then(this.#onRxWake);
-        } else ready = true;
-      }
-    }
-    if (waitWrite) {
-      if (this.#tx.park()) ready = true;
-      else if (!this.#txWaitPending) {
-        const r = waitAsync(this.#txWords, PRODUCER_PARKED_INDEX, 1);
-        if (r.async) {
-          this.#txWaitPending = true;
-          void r.value.then(this.#onTxWake);
-        } else ready = true;
-      }
-    }
-    if (ready) this.#schedule();
-  }
-
-  #setWaiting(waiting: boolean): void {
-    if (waiting === this.#waiting) return;
-    this.#waiting = waiting;
-    this.#applyRef();
-  }
+  // ---- liveness ----------------------------------------------------------------
 
   #applyRef(): void {
     const t = this.#timer;
@@ -491,22 +257,13 @@ export class ChannelEngine implements Engine {
   }
 
   #armProbe(): void {
-    if (this.#closed || this.#peerClosed) return;
+    if (this.closed || this.peerClosed) return;
     this.#timer = setTimeout(this.#runProbe, PROBE_INTERVAL_MS);
     this.#applyRef();
   }
 
-  /** True (and handled) once the peer closed its end on purpose. */
-  #checkPeerClosed(): boolean {
-    if (this.#peerClosed) return true;
-    // SYNC POINT with the peer's destroy(): closed is stored after its FIN.
-    if (Atomics.load(this.#words, CLOSED_INDEX + this.#peer) === 0) return false;
-    this.#onPeerClosed(false);
-    return true;
-  }
-
   #probe(): void {
-    if (this.#closed || this.#checkPeerClosed()) return;
+    if (this.closed || this.checkPeerClosed()) return;
     const w = this.#words;
     // SYNC POINT with the peer's constructor: its waiters exist once it is live.
     if (Atomics.load(w, OPENED_INDEX + this.#peer) === OPENED_LIVE) {
@@ -515,7 +272,7 @@ export class ChannelEngine implements Engine {
       const rearmed = Atomics.load(w, REARMED_INDEX + this.#peer);
       const outstanding = (this.#answered - rearmed) | 0;
       if (outstanding < 0 || outstanding > LIVENESS_WAITERS) {
-        this.#conn.destroy(ringCorrupt(`channel liveness count ${rearmed} is ahead of ${this.#answered} probes or too far behind`));
+        this.conn.destroy(ringCorrupt(`channel liveness count ${rearmed} is ahead of ${this.#answered} probes or too far behind`));
         return;
       }
       const now = performance.now();
@@ -536,7 +293,7 @@ export class ChannelEngine implements Engine {
         // `outstanding` < LIVENESS_WAITERS means its thread has terminated,
         // unless it closed on purpose just now (destroy() stores closed first).
         if (Atomics.notify(w, ALIVE_INDEX + this.#peer, 1) === 0) {
-          if (!this.#checkPeerClosed()) this.#onPeerClosed(true);
+          if (!this.checkPeerClosed()) this.#onPeerClosed(true);
           return;
         }
         this.#answered = (this.#answered + 1) | 0;
@@ -547,40 +304,13 @@ export class ChannelEngine implements Engine {
 
   /** The peer closed its end (`terminated`: its thread is gone without closing). */
   #onPeerClosed(terminated: boolean): void {
-    if (this.#closed || this.#peerClosed) return;
-    this.#peerClosed = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    let orderly: boolean;
-    try {
-      // SYNC POINT with the peer's RingProducer.end(): FIN is published
-      // before `closed`, so an orderly close shows it here.
-      orderly = Atomics.load(this.#rxWords, FIN_INDEX) === 1;
-    } catch {
-      orderly = false;
-    }
-    if (!orderly) {
-      const why = terminated ? 'the peer thread terminated' : 'the peer closed the channel';
-      this.#conn.destroy(new ShmnetError(codes.PEER_GONE, `${why} without ending the stream`));
-      return;
-    }
-    if (this.#wChunks !== null) {
-      this.#failPendingWrite();
-      return;
-    }
+    const why = terminated ? 'the peer thread terminated' : 'the peer closed the channel';
     // Orderly: what is left in the RX ring is still ours to read (on the
     // next turn: this may run inside a write()).
-    this.#schedule();
-  }
-
-  #failPendingWrite(): void {
-    const cb = this.#wCb;
-    this.#wChunks = null;
-    this.#wCb = null;
-    const err = new ShmnetError(codes.SOCKET_CLOSED, 'the peer closed the channel before reading everything written');
-    if (cb) cb(err);
-    this.#conn.destroy(err);
+    if (this.peerGone(`${why} without ending the stream`)) this.schedule();
   }
 }

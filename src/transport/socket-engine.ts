@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
 import type { Conn, Engine } from './conn.js';
+import { listenToSocket, stopListening, type SocketListeners } from './control-socket.js';
 
 const kEngine = Symbol('shmnet.socketEngine');
 type EngineSocket = Socket & { [kEngine]?: SocketEngine };
@@ -22,7 +23,7 @@ function socketOnError(this: EngineSocket, err: Error): void {
 function socketOnClose(this: EngineSocket): void {
   this[kEngine]?._onClose();
 }
-function noop(): void {}
+const listeners: SocketListeners = { data: socketOnData, end: socketOnEnd, close: socketOnClose, error: socketOnError };
 
 export class SocketEngine implements Engine {
   readonly transport = 'tcp' as const;
@@ -38,11 +39,7 @@ export class SocketEngine implements Engine {
     this.#socket = socket as EngineSocket;
     const s = this.#socket;
     s[kEngine] = this;
-    if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    s.on('data', socketOnData);
-    s.on('end', socketOnEnd);
-    s.on('error', socketOnError);
-    s.on('close', socketOnClose);
+    listenToSocket(s, listeners);
     // Bytes that arrived with the last handshake frame come first.
     if (rest.length > 0) this._onData(rest);
     else s.pause();
@@ -78,11 +75,7 @@ export class SocketEngine implements Engine {
     if (this.#closed) return;
     this.#closed = true;
     const s = this.#socket;
-    s.off('data', socketOnData);
-    s.off('end', socketOnEnd);
-    s.off('error', socketOnError);
-    s.off('close', socketOnClose);
-    s.on('error', noop);
+    stopListening(s, listeners);
     delete s[kEngine];
     s.destroy();
   }
