@@ -32,7 +32,7 @@ interface Job {
   size: number;
   sab?: SharedArrayBuffer;
   port?: MessagePort;
-  /** Shared stop flag and result words: [stop, warmDone]. */
+  /** Shared words: [stop]. */
   flags: SharedArrayBuffer;
   warmMs: number;
   ms: number;
@@ -40,6 +40,31 @@ interface Job {
 
 function ring(): { controlOffset: number; dataOffset: number } {
   return ringOffsets(CAPACITY)[RING_C2S]!;
+}
+
+/**
+ * The reader's timed window: given the bytes received so far, starts
+ * timing after the warm-up, and once the timed part is over raises the
+ * stop flag, posts the result and returns true.
+ */
+function windowClock(job: Job, flags: Int32Array): (got: number) => boolean {
+  const start = performance.now();
+  let t0 = 0;
+  let base = 0;
+  return (got) => {
+    const now = performance.now();
+    if (t0 === 0) {
+      if (now - start >= job.warmMs) {
+        t0 = now;
+        base = got;
+      }
+      return false;
+    }
+    if (now - t0 < job.ms) return false;
+    Atomics.store(flags, 0, 1);
+    parentPort!.postMessage({ bytes: got - base, ms: now - t0 });
+    return true;
+  };
 }
 
 /** Runs in a worker: one side of one case; posts the bytes moved in the timed part. */
@@ -68,9 +93,7 @@ function side(job: Job): void {
     }
     let got = 0;
     let unacked = 0;
-    let t0 = 0;
-    let base = 0;
-    const start = performance.now();
+    const ended = windowClock(job, flags);
     port.on('message', (m: Uint8Array) => {
       got += m.byteLength;
       unacked += m.byteLength;
@@ -78,15 +101,7 @@ function side(job: Job): void {
         port.postMessage(unacked);
         unacked = 0;
       }
-      const now = performance.now();
-      if (t0 === 0 && now - start >= job.warmMs) {
-        t0 = now;
-        base = got;
-      } else if (t0 !== 0 && now - t0 >= job.ms) {
-        Atomics.store(flags, 0, 1);
-        parentPort!.postMessage({ bytes: got - base, ms: now - t0 });
-        port.close();
-      }
+      if (ended(got)) port.close();
     });
     return;
   }
@@ -104,9 +119,7 @@ function side(job: Job): void {
   const consumer = new RingConsumer(sab, controlOffset, dataOffset, CAPACITY);
   const target = new Uint8Array(64 * 1024);
   let got = 0;
-  let base = 0;
-  let t0 = 0;
-  const start = performance.now();
+  const ended = windowClock(job, flags);
   for (let iter = 1; ; iter++) {
     if (job.kind === 'fresh') {
       const b = consumer.readBuffer(64 * 1024);
@@ -114,17 +127,7 @@ function side(job: Job): void {
     } else {
       got += consumer.read(target);
     }
-    if ((iter & 63) === 0) {
-      const now = performance.now();
-      if (t0 === 0 && now - start >= job.warmMs) {
-        t0 = now;
-        base = got;
-      } else if (t0 !== 0 && now - t0 >= job.ms) {
-        Atomics.store(flags, 0, 1);
-        parentPort!.postMessage({ bytes: got - base, ms: now - t0 });
-        return;
-      }
-    }
+    if ((iter & 63) === 0 && ended(got)) return;
   }
 }
 

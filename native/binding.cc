@@ -181,14 +181,20 @@ Napi::Object MapResult(Napi::Env env, Napi::Value buffer, int preload, int huge)
   return o;
 }
 
+// The (handle, offset, length, prot, flags) arguments of mapShared/mapFile, mapped.
+static Status MapFromArgs(const Napi::CallbackInfo& info, void** addr, size_t* length, int* preload, int* huge) {
+  *length = static_cast<size_t>(Num(info, 2));
+  return shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), *length, static_cast<int>(Int(info, 3)),
+                           static_cast<int>(Int(info, 4)), addr, preload, huge);
+}
+
 // mapShared(handle, offset, length, prot, flags) -> { buffer: SharedArrayBuffer, preload, huge }
 Napi::Value MapShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
   int preload = 0, huge = 0;
-  size_t length = static_cast<size_t>(Num(info, 2));
-  Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
-                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &preload, &huge);
+  size_t length = 0;
+  Status s = MapFromArgs(info, &addr, &length, &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
   return MapResult(env, NewShared(env, addr, length, UnmapDeleter), preload, huge);
 }
@@ -198,9 +204,8 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* addr = nullptr;
   int preload = 0, huge = 0;
-  size_t length = static_cast<size_t>(Num(info, 2));
-  Status s = shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), length,
-                               static_cast<int>(Int(info, 3)), static_cast<int>(Int(info, 4)), &addr, &preload, &huge);
+  size_t length = 0;
+  Status s = MapFromArgs(info, &addr, &length, &preload, &huge);
   if (s.err != 0) return StatusValue(env, s);
   Mapping* m = new Mapping{addr, length, true};
   {

@@ -136,23 +136,12 @@ static void AfterMap(void* p, size_t length, int flags, int* preload, int* huge)
   }
 }
 
-Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, int* preload,
-                 int* huge) {
-  int fd = static_cast<int>(h);
-  int mprot = prot == kProtRead ? PROT_READ : PROT_READ | PROT_WRITE;
-  int mflags = prot == kProtCopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
-  off_t off = static_cast<off_t>(offset);
-  *preload = kPreloadNone;
-  *huge = kHugeNone;
-#ifdef MAP_POPULATE
-  // Shared mappings only: on a private writable mapping MAP_POPULATE
-  // write-faults every page, copying the whole file into anonymous memory.
-  if ((flags & kMapPopulate) && mflags == MAP_SHARED) mflags |= MAP_POPULATE;
-#endif
+// mmap with MAP_HUGETLB first when kMapHugeTlb asks for it, falling back to
+// normal pages; then the preload/huge-page advice of AfterMap.
+static Status MapAndAdvise(size_t length, int mprot, int mflags, int fd, off_t off, int flags, void** addr,
+                           int* preload, int* huge) {
   void* p = MAP_FAILED;
 #ifdef MAP_HUGETLB
-  // Succeeds for hugetlbfs files only; an ordinary file answers EINVAL and
-  // is mapped normally below, with transparent huge pages requested.
   if (flags & kMapHugeTlb) {
     p = mmap(nullptr, length, mprot, mflags | MAP_HUGETLB, fd, off);
     if (p != MAP_FAILED) *huge = kHugeTlb;
@@ -168,6 +157,25 @@ Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, 
   return Ok();
 }
 
+Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, int* preload,
+                 int* huge) {
+  int fd = static_cast<int>(h);
+  int mprot = prot == kProtRead ? PROT_READ : PROT_READ | PROT_WRITE;
+  int mflags = prot == kProtCopyOnWrite ? MAP_PRIVATE : MAP_SHARED;
+  off_t off = static_cast<off_t>(offset);
+  *preload = kPreloadNone;
+  *huge = kHugeNone;
+#ifdef MAP_POPULATE
+  // Shared mappings only: on a private writable mapping MAP_POPULATE
+  // write-faults every page, copying the whole file into anonymous memory.
+  if ((flags & kMapPopulate) && mflags == MAP_SHARED) mflags |= MAP_POPULATE;
+#endif
+  // With kMapHugeTlb, MAP_HUGETLB succeeds for hugetlbfs files only; an
+  // ordinary file answers EINVAL and is mapped normally, with transparent
+  // huge pages requested.
+  return MapAndAdvise(length, mprot, mflags, fd, off, flags, addr, preload, huge);
+}
+
 Status MapAnonymous(size_t length, int flags, void** addr, int* preload, int* huge) {
   int mflags = MAP_SHARED | MAP_ANONYMOUS;
   *preload = kPreloadNone;
@@ -175,23 +183,10 @@ Status MapAnonymous(size_t length, int flags, void** addr, int* preload, int* hu
 #ifdef MAP_POPULATE
   if (flags & kMapPopulate) mflags |= MAP_POPULATE;
 #endif
-  void* p = MAP_FAILED;
-#ifdef MAP_HUGETLB
-  // Fails when no huge pages are reserved (vm.nr_hugepages = 0) or the
-  // length is not a multiple of the huge page size: normal pages then.
-  if (flags & kMapHugeTlb) {
-    p = mmap(nullptr, length, PROT_READ | PROT_WRITE, mflags | MAP_HUGETLB, -1, 0);
-    if (p != MAP_FAILED) *huge = kHugeTlb;
-  }
-#endif
-  if (p == MAP_FAILED) p = mmap(nullptr, length, PROT_READ | PROT_WRITE, mflags, -1, 0);
-  if (p == MAP_FAILED) return Fail("mmap");
-#ifdef MAP_POPULATE
-  if (mflags & MAP_POPULATE) *preload = kPreloadPopulate;
-#endif
-  AfterMap(p, length, flags, preload, huge);
-  *addr = p;
-  return Ok();
+  // With kMapHugeTlb, MAP_HUGETLB fails when no huge pages are reserved
+  // (vm.nr_hugepages = 0) or the length is not a multiple of the huge page
+  // size: normal pages then.
+  return MapAndAdvise(length, PROT_READ | PROT_WRITE, mflags, -1, 0, flags, addr, preload, huge);
 }
 
 Status Unmap(void* addr, size_t length) {
