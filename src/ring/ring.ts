@@ -142,6 +142,29 @@ export function initRing(sab: ArrayBufferLike, controlOffset: number): void {
   new Int32Array(sab, controlOffset, RING_CONTROL_WORDS).fill(0);
 }
 
+/**
+ * What both handles adopt from a ring they open: its views and its current
+ * counters, checked. Creating a handle on a fresh ring (after `initRing`)
+ * or on one already in use are the same thing.
+ */
+function openEnd(
+  sab: ArrayBufferLike,
+  controlOffset: number,
+  dataOffset: number,
+  capacity: number,
+): { words: Int32Array; data: Uint8Array; head: number; tail: number } {
+  checkPlacement(sab, controlOffset, dataOffset, capacity);
+  const words = new Int32Array(sab, controlOffset, RING_CONTROL_WORDS);
+  // SYNC POINT with a producer's write() (this or a previous handle):
+  // adopting the published head.
+  const head = Atomics.load(words, HEAD_INDEX);
+  // SYNC POINT with a consumer's read()/readBuffer(): adopting the consumed count.
+  const tail = Atomics.load(words, TAIL_INDEX);
+  const used = (head - tail) >>> 0;
+  if (used > capacity) throw ringCorrupt(`head ${head >>> 0} - tail ${tail >>> 0} = ${used} bytes exceeds capacity ${capacity}`);
+  return { words, data: new Uint8Array(sab, dataOffset, capacity), head, tail };
+}
+
 function checkRange(what: string, start: number, end: number, length: number): void {
   // `x >>> 0 === x` accepts exactly the integers in [0, 2^32).
   if (start >>> 0 !== start || end >>> 0 !== end || start > end || end > length) {
@@ -191,24 +214,17 @@ export class RingProducer {
    * created on a fresh ring (after `initRing`) or on one already in use.
    */
   constructor(sab: ArrayBufferLike, controlOffset: number, dataOffset: number, capacity: number) {
-    checkPlacement(sab, controlOffset, dataOffset, capacity);
+    const end = openEnd(sab, controlOffset, dataOffset, capacity);
     this.capacity = capacity;
-    this.controlWords = new Int32Array(sab, controlOffset, RING_CONTROL_WORDS);
-    this.#data = new Uint8Array(sab, dataOffset, capacity);
+    this.controlWords = end.words;
+    this.#data = end.data;
     this.#dataOffset = dataOffset;
     this.#mask = capacity - 1;
-    const w = this.controlWords;
-    // SYNC POINT with a previous producer in write(): adopting the published head.
-    const head = Atomics.load(w, HEAD_INDEX);
-    // SYNC POINT with consumer in read(): adopting the consumed count.
-    const tail = Atomics.load(w, TAIL_INDEX);
-    const used = (head - tail) >>> 0;
-    if (used > capacity) throw ringCorrupt(`head ${head >>> 0} - tail ${tail >>> 0} = ${used} bytes exceeds capacity ${capacity}`);
     // SYNC POINT with a previous producer in end(): an ended ring stays ended.
-    const fin = Atomics.load(w, FIN_INDEX);
+    const fin = Atomics.load(end.words, FIN_INDEX);
     if (fin !== 0 && fin !== 1) throw ringCorrupt(`fin ${fin} (expected 0 or 1)`);
-    this.#head = head;
-    this.#tail = tail;
+    this.#head = end.head;
+    this.#tail = end.tail;
     this.#ended = fin === 1;
   }
 
@@ -360,21 +376,14 @@ export class RingConsumer {
 
   /** Adopts the counters currently in the control block (see `RingProducer`). */
   constructor(sab: ArrayBufferLike, controlOffset: number, dataOffset: number, capacity: number) {
-    checkPlacement(sab, controlOffset, dataOffset, capacity);
+    const end = openEnd(sab, controlOffset, dataOffset, capacity);
     this.capacity = capacity;
-    this.controlWords = new Int32Array(sab, controlOffset, RING_CONTROL_WORDS);
-    this.#data = new Uint8Array(sab, dataOffset, capacity);
+    this.controlWords = end.words;
+    this.#data = end.data;
     this.#dataOffset = dataOffset;
     this.#mask = capacity - 1;
-    const w = this.controlWords;
-    // SYNC POINT with a previous consumer in read(): adopting the consumed count.
-    const tail = Atomics.load(w, TAIL_INDEX);
-    // SYNC POINT with producer in write(): adopting the published head.
-    const head = Atomics.load(w, HEAD_INDEX);
-    const used = (head - tail) >>> 0;
-    if (used > capacity) throw ringCorrupt(`head ${head >>> 0} - tail ${tail >>> 0} = ${used} bytes exceeds capacity ${capacity}`);
-    this.#tail = tail;
-    this.#head = head;
+    this.#tail = end.tail;
+    this.#head = end.head;
   }
 
   /** Bytes readable now (always reloads head). */
