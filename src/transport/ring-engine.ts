@@ -491,6 +491,14 @@ export abstract class RingEngine implements Engine {
   #wait(progress: boolean): void {
     const waitWrite = this.#wChunks !== null;
     const waitRead = this.#wantRead && !this.#rxEnded;
+    if (this.#yielded && waitRead) {
+      // Not waiting: there is more to read (also after the peer closed,
+      // since what it left in the ring is ours). Let the loop turn, then go on.
+      this.#waitingSince = 0;
+      this.setWaiting(true);
+      this.schedule();
+      return;
+    }
     // Nobody wakes us once the peer closed: it left everything in the ring
     // and drain() takes it; a pending write was failed.
     if ((!waitWrite && !waitRead) || this.checkPeerClosed()) {
@@ -499,12 +507,6 @@ export abstract class RingEngine implements Engine {
       return;
     }
     this.setWaiting(true);
-    if (this.#yielded) {
-      // Not waiting: there is more to read. Let the loop turn, then go on.
-      this.#waitingSince = 0;
-      this.schedule();
-      return;
-    }
     const now = this.#spinMs > 0 ? performance.now() : 0;
     if (progress || this.#waitingSince === 0) this.#waitingSince = now;
     if (now - this.#waitingSince < this.#spinMs) {

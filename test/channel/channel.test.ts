@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { createChannel, openChannel } from '../../src/channel/index.js';
 import { Conn } from '../../src/index.js';
 import { runFixtureWith } from '../helpers/peer.js';
@@ -106,6 +107,27 @@ t.test('destroy() ends the stream for the other side', async (t) => {
   t.equal(Buffer.concat(got).toString(), 'last words', 'bytes written before destroy() arrive');
   t.same(errors, [], 'a deliberate close is not PEER_GONE');
   t.ok((b.stats() as { channel?: boolean }).channel);
+});
+
+t.test('after the peer closed, all it left in the ring is read, over many turns of the loop', async (t) => {
+  const { port1, port2 } = createChannel({ ringSize: 16 * 1024 * 1024 });
+  const a = openChannel(port1);
+  const b = openChannel(port2);
+  const sent = randomBytes(8 * 1024 * 1024); // 8 drain budgets
+  t.equal(a.write(sent), true, 'fits in the ring at once');
+  a.destroy();
+  // Paused mode: nothing but our read() calls asks for more.
+  const got: Buffer[] = [];
+  b.on('readable', () => {
+    let d: Buffer | null;
+    while ((d = b.read()) !== null) got.push(d);
+  });
+  const errors: unknown[] = [];
+  b.on('error', (e) => errors.push(e));
+  await once(b, 'end');
+  t.ok(Buffer.concat(got).equals(sent), `all ${sent.length} bytes, in order`);
+  t.same(errors, []);
+  b.destroy();
 });
 
 t.test('unref(): a waiting channel lets the process exit', async (t) => {
