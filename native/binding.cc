@@ -14,7 +14,9 @@
 // unmaps at once, deterministically.
 
 #include <napi.h>
+#include <node_version.h>
 #include <v8.h>
+#include <v8-version.h>
 
 #include <cstring>
 #include <mutex>
@@ -22,6 +24,17 @@
 
 #include "fdpass.h"
 #include "shm.h"
+
+// The V8 calls below (SharedArrayBuffer::NewBackingStore with a deleter,
+// SharedArrayBuffer::New from a backing store, GetBackingStore) have kept
+// their signatures from V8 8.0 through V8 14 (Node 14 to 26); V8 11.9+ (Node
+// 22 on) headers need C++20, which binding.gyp asks for. Because the addon
+// uses V8's C++ API, its binary is tied to the Node ABI it was built for:
+// it exports NODE_MODULE_VERSION and src/native.ts refuses a binary built
+// for another Node before any V8 call is made.
+#if V8_MAJOR_VERSION < 8
+#error "shmnet needs V8 8.0 or later (Node.js 14 or later)"
+#endif
 
 namespace {
 
@@ -395,6 +408,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sysvSize", Napi::Function::New(env, SysvSize));
   exports.Set("sysvAttach", Napi::Function::New(env, SysvAttach));
   exports.Set("sysvRemove", Napi::Function::New(env, SysvRemove));
+  exports.Set("nodeAbi", Napi::Number::New(env, NODE_MODULE_VERSION));
   exports.Set("platform", Napi::String::New(env,
 #if defined(_WIN32)
                                             "win32"

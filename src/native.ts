@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syscallError } from './errors.js';
+import { codes, ShmnetError, syscallError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -52,6 +52,8 @@ export interface MapResult<B extends ArrayBufferLike> {
 }
 
 interface Binding {
+  /** NODE_MODULE_VERSION of the Node the addon was built against. */
+  nodeAbi: number;
   platform: 'linux' | 'darwin' | 'win32';
   pageSize(): number;
   shmOpen(name: string, flags: number, mode: number, size: number): { handle: number; size: number; created: boolean } | Failure;
@@ -98,6 +100,15 @@ function packageRoot(): string {
 }
 
 const binding: Binding = require('node-gyp-build')(packageRoot());
+// The addon uses V8's C++ API for external SharedArrayBuffers, so it is
+// tied to one Node ABI, like any non-Node-API addon: refuse a binary built
+// for another Node before any of its V8 calls can run.
+if (binding.nodeAbi !== Number(process.versions.modules)) {
+  throw new ShmnetError(
+    codes.ADDON_MISMATCH,
+    `shmnet: the native addon was built for Node ABI ${binding.nodeAbi}, but this is Node ${process.version} (ABI ${process.versions.modules}); rebuild it with \`npm rebuild shmnet\``,
+  );
+}
 
 export const SHM_CREATE = 1;
 export const SHM_EXCLUSIVE = 2;
