@@ -46,9 +46,8 @@
  * the peer may wait on.
  */
 import { ringCorrupt } from '../errors.js';
-import { ringOffsets } from '../ring/header.js';
-import { CONSUMER_PARKED_INDEX, PRODUCER_PARKED_INDEX, RING_C2S, RING_S2C } from '../ring/layout.js';
-import { RingConsumer, RingProducer } from '../ring/ring.js';
+import { CONSUMER_PARKED_INDEX, PRODUCER_PARKED_INDEX } from '../ring/layout.js';
+import { openEnds } from '../ring/region.js';
 import type { Conn } from '../transport/conn.js';
 import { RingEngine } from '../transport/ring-engine.js';
 import {
@@ -144,13 +143,11 @@ export class ChannelEngine extends RingEngine {
 
   /** The caller has claimed `opened[side]` (OPENED_CLAIMED). */
   constructor(init: ChannelEngineInit) {
-    const rings = ringOffsets(init.capacity);
-    const txRing = rings[init.side === 0 ? RING_C2S : RING_S2C];
-    const rxRing = rings[init.side === 0 ? RING_S2C : RING_C2S];
+    const { tx, rx } = openEnds(init.buffer, init.capacity, init.side === 0 ? 'client' : 'server');
     super({
       conn: init.conn,
-      tx: new RingProducer(init.buffer, txRing.controlOffset, txRing.dataOffset, txRing.capacity),
-      rx: new RingConsumer(init.buffer, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity),
+      tx,
+      rx,
       capacity: init.capacity,
       spin: init.spin,
       noun: 'channel',

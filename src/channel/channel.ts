@@ -8,10 +8,9 @@
  * are, with no transfer list. `openChannel(port)` in the thread that
  * should own that end returns a `Conn`; each port opens once.
  */
-import { randomBytes } from 'node:crypto';
 import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
-import { readHeader, ringOffsets, writeHeader, regionSize } from '../ring/header.js';
-import { initRing } from '../ring/ring.js';
+import { readHeader, regionSize } from '../ring/header.js';
+import { initRegion } from '../ring/region.js';
 import { Conn } from '../transport/conn.js';
 import { DEFAULT_RING_SIZE, DEFAULT_SPIN_US, MAX_SPIN_US } from '../transport/options.js';
 import { ChannelEngine } from './channel-engine.js';
@@ -62,8 +61,8 @@ export function createChannel(options?: ChannelOptions): { port1: ChannelPort; p
   }
   // regionSize() checks ringSize (power of two in range) and throws a coded error.
   const buffer = new SharedArrayBuffer(regionSize(ringSize));
-  writeHeader(buffer, { capacity: ringSize, creatorPid: process.pid, token: randomBytes(16) });
-  for (const ring of ringOffsets(ringSize)) initRing(buffer, ring.controlOffset);
+  initRegion(buffer, ringSize);
+  // The channel words live in the header page, which initRegion zeroed.
   const words = new Int32Array(buffer, CHANNEL_WORDS_OFFSET, CHANNEL_WORD_COUNT);
   Atomics.store(words, KIND_INDEX, CHANNEL_KIND);
   const port = (side: 0 | 1): ChannelPort => ({ shmnetChannel: CHANNEL_VERSION, side, buffer, ringSize, spin });

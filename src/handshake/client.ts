@@ -11,13 +11,13 @@ import { openShm } from '../mapping/shm.js';
 import { regionSize, validateHeader } from '../ring/header.js';
 import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
-import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage } from './messages.js';
+import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage, type TransportChoice } from './messages.js';
 import { segmentCreator } from './segment.js';
 import type { HandshakeOutcome } from './server.js';
 import { canPassFd, closeRegionFd, mapRegionFd, restoreReading, receiveRegionFd, stopReading } from './memfd.js';
 
 export interface ClientHandshakeOptions {
-  transport: 'auto' | 'shm' | 'tcp';
+  transport: TransportChoice;
   /** Preferred ring size; 0 leaves it to the server. */
   ringSize: number;
   handshakeTimeout: number;

@@ -14,14 +14,12 @@
  * The client stops reading before it asks, so libuv can never swallow the
  * byte that carries the descriptor (a plain read() would close it).
  */
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
 import { MappedRegion } from '../mapping/region.js';
 import * as native from '../native.js';
-import { regionSize, ringOffsets, writeHeader } from '../ring/header.js';
-import { TOKEN_LENGTH } from '../ring/layout.js';
-import { initRing } from '../ring/ring.js';
+import { regionSize } from '../ring/header.js';
+import { initRegion } from '../ring/region.js';
 
 interface PipeHandle {
   fd?: number;
@@ -142,10 +140,7 @@ export function mapRegionFd(fd: number, size: number): MappedRegion {
 export function createMemfdSegment(capacity: number): { region: MappedRegion; handle: number; capacity: number; token: Uint8Array } {
   const { region, handle } = createMemfdRegion(regionSize(capacity));
   try {
-    const token = new Uint8Array(randomBytes(TOKEN_LENGTH));
-    const sab = region.buffer;
-    for (const ring of ringOffsets(capacity)) initRing(sab, ring.controlOffset);
-    writeHeader(sab, { capacity, creatorPid: process.pid, token });
+    const token = initRegion(region.buffer, capacity);
     return { region, handle, capacity, token };
   } catch (err) {
     native.handleClose(handle);

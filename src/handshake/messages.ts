@@ -17,6 +17,8 @@
  * mistyped ones are errors.
  */
 import { codes, ShmnetError, invalidArg } from '../errors.js';
+import { isValidCapacity } from '../ring/header.js';
+import { MAX_CAPACITY, MAX_RING_REGION_SIZE, MIN_CAPACITY, TOKEN_LENGTH } from '../ring/layout.js';
 import { encodeFrame } from './frames.js';
 
 /** The version this build speaks. */
@@ -24,8 +26,6 @@ export const PROTOCOL_VERSION = 1;
 /** Versions this build accepts from a peer. */
 export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION]);
 
-/** Bytes of the per-connection token the client echoes in ACK. */
-export const TOKEN_LENGTH = 16;
 export const MAX_HOST_ID_LENGTH = 256;
 export const MAX_SHM_NAME_LENGTH = 64;
 export const MAX_REASON_LENGTH = 256;
@@ -33,22 +33,14 @@ export const MAX_CODE_LENGTH = 64;
 export const MAX_MESSAGE_LENGTH = 1024;
 /** Highest pid accepted (Int32 max; pids are positive int32 on every platform we run on). */
 export const MAX_PID = 0x7fffffff;
-/** Smallest ring data area, bytes. */
-export const MIN_RING_SIZE = 4096;
-/** Largest ring data area, bytes (counters are free-running Int32). */
-export const MAX_RING_SIZE = 2 ** 30;
-/**
- * Upper bound on a region's total size: two rings of MAX_RING_SIZE plus
- * header and control pages, with room for 64 KiB pages. The transport
- * checks the exact value against the layout.
- */
-export const MAX_REGION_SIZE = 2 * MAX_RING_SIZE + 16 * 65536;
 
 const SHM_NAME_RE = /^\/?[A-Za-z0-9._-]+$/;
 const ERROR_CODE_RE = /^SHMNET_ERR_[A-Z0-9_]+$/;
 
-export type TransportPreference = 'auto' | 'shm' | 'tcp';
-const TRANSPORTS: readonly string[] = ['auto', 'shm', 'tcp'];
+/** What carries a connection's bytes, as a caller asks for it and HELLO carries it. */
+export const TRANSPORT_CHOICES = ['auto', 'shm', 'tcp'] as const;
+/** 'auto' falls back to the socket, 'shm' fails instead, 'tcp' never maps. */
+export type TransportChoice = (typeof TRANSPORT_CHOICES)[number];
 
 /** Client → server: who the client is and what it wants. */
 export interface HelloMessage {
@@ -61,7 +53,7 @@ export interface HelloMessage {
   uid: number;
   /** Preferred ring capacity in bytes: a power of two in [4096, 2^30], or 0 for no preference. */
   ringSize: number;
-  transport: TransportPreference;
+  transport: TransportChoice;
   /** The client can take the region as a descriptor over the control socket (Linux, Unix socket). */
   fdPassing?: boolean;
 }
@@ -197,9 +189,9 @@ class Fields {
     const ok =
       typeof v === 'number' &&
       ((allowZero && v === 0) ||
-        (Number.isSafeInteger(v) && v >= MIN_RING_SIZE && v <= MAX_RING_SIZE && (v & (v - 1)) === 0));
+        isValidCapacity(v));
     if (!ok) {
-      const want = `a power of two between ${MIN_RING_SIZE} and ${MAX_RING_SIZE}${allowZero ? ' or 0' : ''}`;
+      const want = `a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY}${allowZero ? ' or 0' : ''}`;
       throw this.#bad(name, want, v);
     }
     return v;
@@ -269,7 +261,7 @@ function check(v: unknown, allowed: readonly HandshakeMessageType[], what: strin
         pid: f.int('pid', 0, MAX_PID),
         uid: f.int('uid', -1, 0xffffffff),
         ringSize: f.ringSize('ringSize', true),
-        transport: f.oneOf<TransportPreference>('transport', TRANSPORTS),
+        transport: f.oneOf<TransportChoice>('transport', TRANSPORT_CHOICES),
         fdPassing: f.flag('fdPassing'),
       };
     case 'mapinfo':
@@ -277,7 +269,7 @@ function check(v: unknown, allowed: readonly HandshakeMessageType[], what: strin
         type,
         version,
         name: f.shmName('name'),
-        size: f.int('size', 1, MAX_REGION_SIZE),
+        size: f.int('size', 1, MAX_RING_REGION_SIZE),
         ringSize: f.ringSize('ringSize', false),
         token: f.token('token'),
         serverPid: f.int('serverPid', 0, MAX_PID),

@@ -18,9 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { MappedRegion } from '../mapping/region.js';
 import { openShm, unlinkShm } from '../mapping/shm.js';
-import { regionSize, ringOffsets, writeHeader } from '../ring/header.js';
-import { TOKEN_LENGTH } from '../ring/layout.js';
-import { initRing } from '../ring/ring.js';
+import { regionSize } from '../ring/header.js';
+import { initRegion } from '../ring/region.js';
 
 export const SEGMENT_PREFIX = 'shmnet.';
 const NAME_RE = /^\/?shmnet\.([0-9a-z]{1,7})\.([0-9a-v]{16})$/;
@@ -70,10 +69,7 @@ export function createSegment(capacity: number): Segment {
     process.once('exit', unlinkLiveNames);
   }
   try {
-    const token = new Uint8Array(randomBytes(TOKEN_LENGTH));
-    const sab = region.buffer;
-    for (const ring of ringOffsets(capacity)) initRing(sab, ring.controlOffset);
-    writeHeader(sab, { capacity, creatorPid: process.pid, token });
+    const token = initRegion(region.buffer, capacity);
     return { name, region, capacity, token };
   } catch (err) {
     unlinkQuietly(name);

@@ -25,13 +25,13 @@ import type { MappedRegion } from '../mapping/region.js';
 import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
 import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
-import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage } from './messages.js';
+import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage, type TransportChoice } from './messages.js';
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
 import { canPassFd, createMemfdSegment, sendRegionFd } from './memfd.js';
 import * as native from '../native.js';
 
 export interface ServerHandshakeOptions {
-  transport: 'auto' | 'shm' | 'tcp';
+  transport: TransportChoice;
   ringSize: number;
   maxRingSize: number;
   handshakeTimeout: number;

@@ -24,7 +24,7 @@ import { closeSync, fdatasyncSync } from 'node:fs';
 import { codes, fromNodeError, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
 import type { HugePages, Preload } from '../native.js';
-import { MAX_REGION_SIZE } from './validate.js';
+import { MAX_MAPPING_SIZE } from './validate.js';
 
 /** The window a region larger than `WINDOW_THRESHOLD` gets unless `window` says otherwise: 1 GiB. */
 export const DEFAULT_WINDOW_SIZE = 2 ** 30;
@@ -114,12 +114,12 @@ export class FileWindow {
     const wanted = window === false ? undefined : (window ?? (size > WINDOW_THRESHOLD ? DEFAULT_WINDOW_SIZE : undefined));
     if (wanted !== undefined) {
       const rounded = Math.ceil(wanted / native.pageSize) * native.pageSize;
-      if (rounded > MAX_REGION_SIZE) throw outOfRange(`window ${wanted} exceeds the largest mappable region (${MAX_REGION_SIZE})`);
+      if (rounded > MAX_MAPPING_SIZE) throw outOfRange(`window ${wanted} exceeds the largest mappable region (${MAX_MAPPING_SIZE})`);
       // A window that covers the whole mapping is no window.
       if (rounded < (offset % native.pageSize) + size) windowSize = rounded;
     }
-    if (windowSize === null && size > MAX_REGION_SIZE) {
-      throw outOfRange(`${size} bytes exceed the largest region mapped at once (${MAX_REGION_SIZE}); use a window`);
+    if (windowSize === null && size > MAX_MAPPING_SIZE) {
+      throw outOfRange(`${size} bytes exceed the largest region mapped at once (${MAX_MAPPING_SIZE}); use a window`);
     }
     if (windowSize !== null && this.#plan.copyOnWrite) {
       throw invalidArg(

@@ -3,11 +3,11 @@ import { constants as bufferConstants } from 'node:buffer';
 import { invalidArg, outOfRange } from '../errors.js';
 import * as native from '../native.js';
 
-/** The largest region one Buffer view can cover on this Node version. */
-export const MAX_REGION_SIZE = bufferConstants.MAX_LENGTH;
+/** The largest mapping one Buffer view can cover on this Node version (not the ring region bound, MAX_RING_REGION_SIZE). */
+export const MAX_MAPPING_SIZE = bufferConstants.MAX_LENGTH;
 
 /** A non-negative integer no larger than `max` (default: what one mapping can cover). */
-export function checkSize(name: string, v: unknown, { allowZero = false, max = MAX_REGION_SIZE } = {}): number {
+export function checkSize(name: string, v: unknown, { allowZero = false, max = MAX_MAPPING_SIZE } = {}): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw invalidArg(`${name} must be an integer, got ${String(v)}`);
   if (v < 0 || (v === 0 && !allowZero)) throw outOfRange(`${name} must be positive, got ${v}`);
   if (v > max) throw outOfRange(`${name} ${v} exceeds the largest mappable region (${max})`);

@@ -65,7 +65,12 @@ export interface HeaderExpectation {
   token: Uint8Array;
 }
 
-function isValidCapacity(capacity: number): boolean {
+/**
+ * The one capacity rule: a power of two in [MIN_CAPACITY, MAX_CAPACITY].
+ * Everything that accepts a ring size (options, handshake messages, the
+ * header read back from memory) asks this function.
+ */
+export function isValidCapacity(capacity: number): boolean {
   return (
     Number.isInteger(capacity) &&
     capacity >= MIN_CAPACITY &&
@@ -79,12 +84,10 @@ function isValidCapacity(capacity: number): boolean {
  * For caller-supplied values; values read from memory go through
  * `readHeader`, which reports them as corruption instead.
  */
-export function checkCapacity(capacity: number): void {
-  if (typeof capacity !== 'number') throw invalidArg(`ring capacity must be a number, got ${typeof capacity}`);
+export function checkCapacity(capacity: number, name = 'ring capacity'): void {
+  if (typeof capacity !== 'number') throw invalidArg(`${name} must be a number, got ${typeof capacity}`);
   if (!isValidCapacity(capacity)) {
-    throw outOfRange(
-      `ring capacity must be a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}], got ${capacity}`,
-    );
+    throw outOfRange(`${name} must be a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}], got ${capacity}`);
   }
 }
 

@@ -2,6 +2,7 @@
 export * from './layout.js';
 export {
   checkCapacity,
+  isValidCapacity,
   readHeader,
   regionSize,
   ringOffsets,
@@ -13,3 +14,4 @@ export {
   type RingPlacement,
 } from './header.js';
 export { initRing, RingConsumer, RingProducer } from './ring.js';
+export { initRegion, openEnds, type RegionEnd, type RegionEnds } from './region.js';

@@ -103,6 +103,12 @@ export const HEADER_FIELDS_END = TOKEN_OFFSET + TOKEN_LENGTH;
 export const MIN_CAPACITY = 4096;
 /** Keeps `head - tail` meaningful with 32-bit counters and the region under 4 GiB. */
 export const MAX_CAPACITY = 2 ** 30;
+/**
+ * Upper bound on the total size a peer may announce for a region: two
+ * rings of MAX_CAPACITY plus header and control pages, with room for
+ * 64 KiB pages. The exact size is checked against the header.
+ */
+export const MAX_RING_REGION_SIZE = 2 * MAX_CAPACITY + 16 * 65536;
 
 // ---- ring control block (byte offsets from the start of the control block) --
 

@@ -8,7 +8,7 @@ import { connect as netConnect, type NetConnectOpts } from 'node:net';
 import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
 import { Conn } from './conn.js';
-import { resolveOptions, type TransportOptions } from './options.js';
+import { resolveOptions, TRANSPORT_OPTION_KEYS, type TransportOptions } from './options.js';
 import { ShmEngine } from './shm-engine.js';
 import { SocketEngine } from './socket-engine.js';
 import { publishConnect, publishFallback, publishHandshake } from './diagnostics.js';
@@ -20,8 +20,6 @@ export type ConnectOptions = TransportOptions &
   ) & { timeout?: number };
 
 type Listener = () => void;
-
-const TRANSPORT_KEYS = ['ringSize', 'spin', 'transport', 'handshakeTimeout', 'allowHalfOpen', 'maxFrameSize'] as const;
 
 function normalize(args: unknown[]): [ConnectOptions, Listener | undefined] {
   const [a, b, c] = args;
@@ -53,7 +51,7 @@ export function connect(...args: unknown[]): Conn {
   const transportOpts: TransportOptions = {};
   const netOpts: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) {
-    if ((TRANSPORT_KEYS as readonly string[]).includes(k)) (transportOpts as Record<string, unknown>)[k] = v;
+    if ((TRANSPORT_OPTION_KEYS as readonly string[]).includes(k)) (transportOpts as Record<string, unknown>)[k] = v;
     else if (k !== 'timeout') netOpts[k] = v;
   }
   if (netOpts.path === undefined && netOpts.port === undefined) throw invalidArg('connect() needs a port or a path');

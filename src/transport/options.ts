@@ -1,8 +1,10 @@
 /** Options shared by `createServer` and `connect`, with their checks and defaults. */
 import { invalidArg, outOfRange } from '../errors.js';
-import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../handshake/frames.js';
+import { TRANSPORT_CHOICES, type TransportChoice } from '../handshake/messages.js';
+import { checkCapacity } from '../ring/header.js';
 
-export type TransportChoice = 'auto' | 'shm' | 'tcp';
+export type { TransportChoice };
 
 export interface TransportOptions {
   /**
@@ -34,7 +36,19 @@ export const DEFAULT_MAX_RING_SIZE = 64 << 20;
 export const DEFAULT_SPIN_US = 100;
 export const MAX_SPIN_US = 10_000_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
-export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024;
+
+/**
+ * The keys of TransportOptions, as data: `connect()` splits its options
+ * with it. The type makes the compiler reject a key missing or extra.
+ */
+export const TRANSPORT_OPTION_KEYS: readonly (keyof TransportOptions)[] = Object.keys({
+  ringSize: true,
+  spin: true,
+  transport: true,
+  handshakeTimeout: true,
+  allowHalfOpen: true,
+  maxFrameSize: true,
+} satisfies Record<keyof TransportOptions, true>) as (keyof TransportOptions)[];
 
 export interface ResolvedOptions {
   ringSize: number;
@@ -48,9 +62,7 @@ export interface ResolvedOptions {
 
 function checkRingSize(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArg(`${name} must be an integer, got ${String(v)}`);
-  if (v < MIN_CAPACITY || v > MAX_CAPACITY || (v & (v - 1)) !== 0) {
-    throw outOfRange(`${name} must be a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY}, got ${v}`);
-  }
+  checkCapacity(v, name);
   return v;
 }
 
@@ -67,8 +79,8 @@ export function resolveOptions(o: ServerTransportOptions | undefined): ResolvedO
   const ringSize = opts.ringSize === undefined ? Math.min(DEFAULT_RING_SIZE, maxRingSize) : checkRingSize('ringSize', opts.ringSize);
   if (ringSize > maxRingSize) throw outOfRange(`ringSize ${ringSize} exceeds maxRingSize ${maxRingSize}`);
   const transport = opts.transport ?? 'auto';
-  if (transport !== 'auto' && transport !== 'shm' && transport !== 'tcp') {
-    throw invalidArg(`transport must be 'auto', 'shm' or 'tcp', got ${String(transport)}`);
+  if (!(TRANSPORT_CHOICES as readonly unknown[]).includes(transport)) {
+    throw invalidArg(`transport must be one of ${TRANSPORT_CHOICES.map((c) => `'${c}'`).join(', ')}, got ${String(transport)}`);
   }
   return {
     ringSize,

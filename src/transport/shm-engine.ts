@@ -25,8 +25,8 @@
 import type { Socket } from 'node:net';
 import { ringCorrupt } from '../errors.js';
 import type { MappedRegion } from '../mapping/region.js';
-import { ringOffsets } from '../ring/header.js';
-import { MIN_CAPACITY, RING_C2S, RING_CONTROL_SIZE, RING_S2C } from '../ring/layout.js';
+import { MIN_CAPACITY, RING_CONTROL_SIZE } from '../ring/layout.js';
+import { openEnds } from '../ring/region.js';
 import { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
 import { listenToSocket, stopListening, type SocketListeners } from './control-socket.js';
@@ -74,13 +74,8 @@ export interface ShmEngineInit {
 
 /** The ring handles over the region, or over a spare ring when the peer already corrupted them. */
 function openRings(init: ShmEngineInit): { tx: RingProducer; rx: RingConsumer; startError: Error | null } {
-  const sab = init.region.buffer;
-  const rings = ringOffsets(init.capacity);
-  const txRing = rings[init.role === 'server' ? RING_S2C : RING_C2S];
-  const rxRing = rings[init.role === 'server' ? RING_C2S : RING_S2C];
   try {
-    const tx = new RingProducer(sab, txRing.controlOffset, txRing.dataOffset, txRing.capacity);
-    const rx = new RingConsumer(sab, rxRing.controlOffset, rxRing.dataOffset, rxRing.capacity);
+    const { tx, rx } = openEnds(init.region.buffer, init.capacity, init.role);
     // Only we write FIN on our ring, and we have not yet.
     return { tx, rx, startError: tx.ended ? ringCorrupt('the peer set the end-of-stream flag of our own ring') : null };
   } catch (err) {

@@ -4,6 +4,7 @@
  * never another exception, never a hang, never more than maxFrameSize + 4
  * bytes held for an unfinished frame.
  */
+import { MAX_CAPACITY, MIN_CAPACITY } from '../../src/ring/layout.js';
 import t from 'tap';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
@@ -16,8 +17,6 @@ import {
   parseHello,
   parseMessage,
   parseServerReply,
-  MAX_RING_SIZE,
-  MIN_RING_SIZE,
   type FrameValue,
   type HandshakeMessage,
 } from '../../src/handshake/index.js';
@@ -75,7 +74,7 @@ function feed(reader: FrameReader, chunks: Buffer[]): { messages: HandshakeMessa
 const chunkSizes = fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 8 });
 const maxFrameSize = fc.constantFrom(1, 8, 64, 1024, DEFAULT_MAX_FRAME_SIZE);
 
-const pow2Ring = fc.integer({ min: Math.log2(MIN_RING_SIZE), max: Math.log2(MAX_RING_SIZE) }).map((e) => 2 ** e);
+const pow2Ring = fc.integer({ min: Math.log2(MIN_CAPACITY), max: Math.log2(MAX_CAPACITY) }).map((e) => 2 ** e);
 const pid = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 const token = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((u) => Buffer.from(u));
 const shmName = fc
