@@ -46,7 +46,6 @@
  * the peer may wait on.
  */
 import { ringCorrupt } from '../errors.js';
-import { CONSUMER_PARKED_INDEX, PRODUCER_PARKED_INDEX } from '../ring/layout.js';
 import { openEnds } from '../ring/region.js';
 import type { Conn } from '../transport/conn.js';
 import { RingEngine } from '../transport/ring-engine.js';
@@ -61,24 +60,9 @@ import {
   REARMED_INDEX,
 } from './layout.js';
 
-type WaitAsyncResult =
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 /** `Atomics.waitAsync` (in Node since 16; typed only from lib ES2024, and we build against ES2022). */
 const waitAsync = (Atomics as unknown as { waitAsync(ta: Int32Array, index: number, value: number): WaitAsyncResult }).waitAsync;
-
-/**
- * Waits for a notify on a parked word, registered only while the word is
- * still 1: a peer that cleared it in between makes waitAsync return
- * 'not-equal' at once, and this returns false (go on now); otherwise
- * `onWake` runs when the peer notifies.
- */
-function waitWhileParked(words: Int32Array, index: number, onWake: () => void): boolean {
-  const r = waitAsync(words, index, 1);
-  if (!r.async) return false;
-  void r.value.then(onWake);
-  return true;
-}
 
 /** How often each side checks that the other's thread still lives. */
 export const PROBE_INTERVAL_MS = 250;
@@ -94,8 +78,6 @@ export interface ChannelEngineInit {
 }
 
 export class ChannelEngine extends RingEngine {
-  readonly #txWords: Int32Array;
-  readonly #rxWords: Int32Array;
   readonly #words: Int32Array;
   readonly #side: number;
   readonly #peer: number;
@@ -156,8 +138,6 @@ export class ChannelEngine extends RingEngine {
     });
     this.#side = init.side;
     this.#peer = 1 - init.side;
-    this.#txWords = this.tx.controlWords;
-    this.#rxWords = this.rx.controlWords;
     this.#words = new Int32Array(init.buffer, CHANNEL_WORDS_OFFSET, CHANNEL_WORD_COUNT);
 
     for (let i = 0; i < LIVENESS_WAITERS; i++) {
@@ -186,23 +166,23 @@ export class ChannelEngine extends RingEngine {
 
   protected override wakeReader(): void {
     this.#wakesSent++;
-    Atomics.notify(this.#txWords, CONSUMER_PARKED_INDEX, 1);
+    this.tx.wakePeer();
   }
 
   protected override wakeWriter(): void {
     this.#wakesSent++;
-    Atomics.notify(this.#rxWords, PRODUCER_PARKED_INDEX, 1);
+    this.rx.wakePeer();
   }
 
   protected override sleepRead(): boolean {
     if (this.#rxWaitPending) return false;
-    this.#rxWaitPending = waitWhileParked(this.#rxWords, CONSUMER_PARKED_INDEX, this.#onRxWake);
+    this.#rxWaitPending = this.rx.sleep(this.#onRxWake);
     return !this.#rxWaitPending;
   }
 
   protected override sleepWrite(): boolean {
     if (this.#txWaitPending) return false;
-    this.#txWaitPending = waitWhileParked(this.#txWords, PRODUCER_PARKED_INDEX, this.#onTxWake);
+    this.#txWaitPending = this.tx.sleep(this.#onTxWake);
     return !this.#txWaitPending;
   }
 
@@ -233,10 +213,10 @@ export class ChannelEngine extends RingEngine {
     Atomics.store(w, CLOSED_INDEX + this.#side, 1);
     // Wake the peer wherever it may wait on us, and release our own waiters
     // (each parked word has waiters of one side only).
-    Atomics.notify(this.#txWords, CONSUMER_PARKED_INDEX);
-    Atomics.notify(this.#rxWords, PRODUCER_PARKED_INDEX);
-    Atomics.notify(this.#rxWords, CONSUMER_PARKED_INDEX);
-    Atomics.notify(this.#txWords, PRODUCER_PARKED_INDEX);
+    this.tx.wakePeer();
+    this.rx.wakePeer();
+    this.rx.wakeSelf();
+    this.tx.wakeSelf();
     Atomics.notify(w, ALIVE_INDEX + this.#side);
   }
 

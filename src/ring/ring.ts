@@ -47,6 +47,13 @@
  * the result is a spurious doorbell, never a lost one. The parked words
  * only ever cause extra doorbells, so any non-zero value counts as parked.
  *
+ * How a doorbell travels is the transport's business (a byte on a socket
+ * between processes). Between threads of one process the parked words
+ * are the doorbell themselves: `sleep()` waits on this side's word with
+ * `Atomics.waitAsync` while it is still set, `wakePeer()` notifies the
+ * other side's word, and `wakeSelf()` releases this side's own waiter.
+ * Engines use these methods and never index the control words.
+ *
  * ## Untrusted peer
  *
  * The peer may be hostile or crashed and write anything into the control
@@ -188,6 +195,28 @@ function takeParkedFlag(w: Int32Array, flag: number): boolean {
   return Atomics.exchange(w, flag, 0) !== 0;
 }
 
+type WaitAsyncResult =
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
+/** `Atomics.waitAsync` (in Node since 16; typed only from lib ES2024, and we build against ES2022). */
+const waitAsync = (Atomics as unknown as { waitAsync(ta: Int32Array, index: number, value: number): WaitAsyncResult }).waitAsync;
+
+/**
+ * Waits for a notify on parked word `w[flag]`, registered only while the
+ * word is still 1: a peer that cleared it in between makes waitAsync
+ * return 'not-equal' at once, and this returns false (go on now);
+ * otherwise `onWake` runs when the peer notifies and this returns true.
+ */
+function sleepOn(w: Int32Array, flag: number, onWake: () => void): boolean {
+  // SYNC POINT with the other side's takeParkedFlag() + wakePeer(): waitAsync
+  // compares the word with 1 and registers atomically, so a flag cleared
+  // before registration is seen here and a notify after it wakes us.
+  const r = waitAsync(w, flag, 1);
+  if (!r.async) return false;
+  void r.value.then(onWake);
+  return true;
+}
+
 /**
  * The writing end of a ring. Exactly one per ring: the handle's local
  * `head` is the authority, so two producers would corrupt the stream.
@@ -196,8 +225,8 @@ export class RingProducer {
   /** Size of the data area in bytes. */
   readonly capacity: number;
   /**
-   * The control block as Int32 words; index with `HEAD_INDEX`,
-   * `CONSUMER_PARKED_INDEX`, … (for `Atomics.wait`/`notify` on the parked words).
+   * @internal The control block as Int32 words, for tests that drive the
+   * park protocol by hand. Engines use the methods.
    */
   readonly controlWords: Int32Array;
   readonly #data: Uint8Array;
@@ -319,6 +348,25 @@ export class RingProducer {
   }
 
   /**
+   * After `park()` returned false: sleeps on producerParked (see `sleepOn`)
+   * until the consumer clears and notifies it. False means it was already
+   * cleared: go on now.
+   */
+  sleep(onWake: () => void): boolean {
+    return sleepOn(this.controlWords, PRODUCER_PARKED_INDEX, onWake);
+  }
+
+  /** After `consumerNeedsWake()` returned true: notifies a consumer sleeping on this ring. */
+  wakePeer(): void {
+    Atomics.notify(this.controlWords, CONSUMER_PARKED_INDEX);
+  }
+
+  /** Releases this side's own `sleep()` (on close). */
+  wakeSelf(): void {
+    Atomics.notify(this.controlWords, PRODUCER_PARKED_INDEX);
+  }
+
+  /**
    * Marks end of stream after the last write. Idempotent. Call
    * `consumerNeedsWake()` afterwards.
    */
@@ -358,10 +406,7 @@ export class RingProducer {
 export class RingConsumer {
   /** Size of the data area in bytes. */
   readonly capacity: number;
-  /**
-   * The control block as Int32 words; index with `TAIL_INDEX`,
-   * `PRODUCER_PARKED_INDEX`, … (for `Atomics.wait`/`notify` on the parked words).
-   */
+  /** @internal As on `RingProducer`: for tests only. */
   readonly controlWords: Int32Array;
   readonly #data: Uint8Array;
   readonly #dataOffset: number;
@@ -485,6 +530,34 @@ export class RingConsumer {
       return true;
     }
     return false;
+  }
+
+  /** After `park()` returned false: sleeps on consumerParked, as `RingProducer.sleep()`. */
+  sleep(onWake: () => void): boolean {
+    return sleepOn(this.controlWords, CONSUMER_PARKED_INDEX, onWake);
+  }
+
+  /** After `producerNeedsWake()` returned true: notifies a producer sleeping on this ring. */
+  wakePeer(): void {
+    Atomics.notify(this.controlWords, PRODUCER_PARKED_INDEX);
+  }
+
+  /** Releases this side's own `sleep()` (on close). */
+  wakeSelf(): void {
+    Atomics.notify(this.controlWords, CONSUMER_PARKED_INDEX);
+  }
+
+  /**
+   * Whether the producer has published end of stream, bytes left or not.
+   * Never throws: a corrupt `fin` counts as not ended (the next read
+   * reports the corruption).
+   */
+  endPublished(): boolean {
+    // SYNC POINT with producer in end(): FIN is published before the
+    // producer signals its close any other way (closing its control
+    // socket, storing a channel's `closed` word), so an orderly close
+    // shows it here.
+    return Atomics.load(this.controlWords, FIN_INDEX) === 1;
   }
 
   /**

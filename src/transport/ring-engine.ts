@@ -53,7 +53,6 @@
  * parked (`consumerNeedsWake()`/`producerNeedsWake()`).
  */
 import { codes, ShmnetError } from '../errors.js';
-import { FIN_INDEX } from '../ring/layout.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn, Engine } from './conn.js';
 
@@ -349,16 +348,7 @@ export abstract class RingEngine implements Engine {
   protected peerGone(abruptMessage: string): boolean {
     if (this.#closed || this.#peerClosed) return false;
     this.#peerClosed = true;
-    let orderly: boolean;
-    try {
-      // SYNC POINT with the peer's RingProducer.end(): FIN is published
-      // before the peer signals its close (closing its control socket, or
-      // storing its `closed` word), so an orderly close shows it here.
-      orderly = Atomics.load(this.rx.controlWords, FIN_INDEX) === 1;
-    } catch {
-      orderly = false;
-    }
-    if (!orderly) {
+    if (!this.rx.endPublished()) {
       this.conn.destroy(new ShmnetError(codes.PEER_GONE, abruptMessage));
       return false;
     }
