@@ -6,7 +6,7 @@
  *
  * ## Parking
  *
- * The pump is RingEngine's (../transport/ring-engine.ts): flush, drain,
+ * The pump is a `RingPump` (../stream/ring-pump.ts): flush, drain,
  * wake the peer if it parked, then stop, spin (setImmediate turns for
  * `spin` µs) or park. Parking sets the parked flag, re-checks (the ring's
  * park() closes the lost-wake-up race) and then `Atomics.waitAsync`s on
@@ -47,8 +47,9 @@
  */
 import { ringCorrupt } from '../errors.js';
 import { openEnds } from '../ring/region.js';
-import type { Conn } from '../transport/conn.js';
-import { RingEngine } from '../transport/ring-engine.js';
+import type { RingConsumer, RingProducer } from '../ring/ring.js';
+import type { Conn } from '../stream/conn.js';
+import { RingPump, type RingSignals } from '../stream/ring-pump.js';
 import {
   ALIVE_INDEX,
   CHANNEL_WORD_COUNT,
@@ -77,7 +78,21 @@ export interface ChannelEngineInit {
   spin: number;
 }
 
-export class ChannelEngine extends RingEngine {
+/** The Conn's engine for one end of a channel: a ring pump with the channel words as its signals. */
+export function createChannelEngine(init: ChannelEngineInit): RingPump {
+  const { tx, rx } = openEnds(init.buffer, init.capacity, init.side === 0 ? 'client' : 'server');
+  const pump = new RingPump({ conn: init.conn, transport: 'channel', tx, rx, spin: init.spin, noun: 'channel', trackPeaks: false, startError: null });
+  pump.start(new ChannelSignals(pump, init.conn, tx, rx, init));
+  return pump;
+}
+
+class ChannelSignals implements RingSignals {
+  readonly #pump: RingPump;
+  readonly #conn: Conn;
+  readonly #tx: RingProducer;
+  readonly #rx: RingConsumer;
+  #closed = false;
+  #peerClosed = false;
   readonly #words: Int32Array;
   readonly #side: number;
   readonly #peer: number;
@@ -103,19 +118,19 @@ export class ChannelEngine extends RingEngine {
   readonly #onRxWake = (): void => {
     this.#rxWaitPending = false;
     this.#wakesReceived++;
-    this.pump();
+    this.#pump.onWake();
   };
   readonly #onTxWake = (): void => {
     this.#txWaitPending = false;
     this.#wakesReceived++;
-    this.pump();
+    this.#pump.onWake();
   };
   readonly #runProbe = (): void => {
     this.#timer = null;
     this.#probe();
   };
   readonly #onLivenessWake = (): void => {
-    if (this.closed) return;
+    if (this.#closed) return;
     const r = waitAsync(this.#words, ALIVE_INDEX + this.#side, 0);
     if (r.async) void r.value.then(this.#onLivenessWake);
     // SYNC POINT with the peer in #probe(): the replacement waiter is
@@ -124,18 +139,11 @@ export class ChannelEngine extends RingEngine {
   };
 
   /** The caller has claimed `opened[side]` (OPENED_CLAIMED). */
-  constructor(init: ChannelEngineInit) {
-    const { tx, rx } = openEnds(init.buffer, init.capacity, init.side === 0 ? 'client' : 'server');
-    super({
-      conn: init.conn,
-      tx,
-      rx,
-      capacity: init.capacity,
-      spin: init.spin,
-      noun: 'channel',
-      trackPeaks: false,
-      startError: null,
-    });
+  constructor(pump: RingPump, conn: Conn, tx: RingProducer, rx: RingConsumer, init: ChannelEngineInit) {
+    this.#pump = pump;
+    this.#conn = conn;
+    this.#tx = tx;
+    this.#rx = rx;
     this.#side = init.side;
     this.#peer = 1 - init.side;
     this.#words = new Int32Array(init.buffer, CHANNEL_WORDS_OFFSET, CHANNEL_WORD_COUNT);
@@ -148,60 +156,57 @@ export class ChannelEngine extends RingEngine {
     // OPENED_LIVE, by which time every waiter above is registered.
     Atomics.store(this.#words, OPENED_INDEX + this.#side, OPENED_LIVE);
     this.#armProbe();
-    // Data may already be waiting (the peer went first).
-    this.schedule();
   }
 
-  override ref(): void {
+  ref(): void {
     this.#refed = true;
     this.#applyRef();
   }
 
-  override unref(): void {
+  unref(): void {
     this.#refed = false;
     this.#applyRef();
   }
 
-  // ---- RingEngine hooks ------------------------------------------------------
+  // ---- RingSignals -----------------------------------------------------------
 
-  protected override wakeReader(): void {
+  /** The peer's reader or writer parked (its flag is cleared), or FIN went out: notify both words it may sleep on. */
+  wake(): void {
     this.#wakesSent++;
-    this.tx.wakePeer();
+    this.#tx.wakePeer();
+    this.#rx.wakePeer();
   }
 
-  protected override wakeWriter(): void {
-    this.#wakesSent++;
-    this.rx.wakePeer();
+  sleep(read: boolean, write: boolean): boolean {
+    let ready = false;
+    if (read && !this.#rxWaitPending) {
+      this.#rxWaitPending = this.#rx.sleep(this.#onRxWake);
+      if (!this.#rxWaitPending) ready = true;
+    }
+    if (write && !this.#txWaitPending) {
+      this.#txWaitPending = this.#tx.sleep(this.#onTxWake);
+      if (!this.#txWaitPending) ready = true;
+    }
+    return ready;
   }
 
-  protected override sleepRead(): boolean {
-    if (this.#rxWaitPending) return false;
-    this.#rxWaitPending = this.rx.sleep(this.#onRxWake);
-    return !this.#rxWaitPending;
-  }
-
-  protected override sleepWrite(): boolean {
-    if (this.#txWaitPending) return false;
-    this.#txWaitPending = this.tx.sleep(this.#onTxWake);
-    return !this.#txWaitPending;
-  }
-
-  /** True (and handled) once the peer closed its end on purpose. */
-  protected override checkPeerClosed(): boolean {
-    if (this.peerClosed) return true;
+  /** True (and reported to the pump) once the peer closed its end on purpose. */
+  pollPeerClosed(): boolean {
+    if (this.#peerClosed) return true;
     // SYNC POINT with the peer's release(): closed is stored after its FIN.
     if (Atomics.load(this.#words, CLOSED_INDEX + this.#peer) === 0) return false;
     this.#onPeerClosed(false);
     return true;
   }
 
-  protected override setWaiting(waiting: boolean): void {
+  waiting(waiting: boolean): void {
     if (waiting === this.#waiting) return;
     this.#waiting = waiting;
     this.#applyRef();
   }
 
-  protected override release(): void {
+  release(): void {
+    this.#closed = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
@@ -213,14 +218,14 @@ export class ChannelEngine extends RingEngine {
     Atomics.store(w, CLOSED_INDEX + this.#side, 1);
     // Wake the peer wherever it may wait on us, and release our own waiters
     // (each parked word has waiters of one side only).
-    this.tx.wakePeer();
-    this.rx.wakePeer();
-    this.rx.wakeSelf();
-    this.tx.wakeSelf();
+    this.#tx.wakePeer();
+    this.#rx.wakePeer();
+    this.#rx.wakeSelf();
+    this.#tx.wakeSelf();
     Atomics.notify(w, ALIVE_INDEX + this.#side);
   }
 
-  protected override engineStats(): Record<string, unknown> {
+  stats(): { channel: true; side: number; wakesSent: number; wakesReceived: number; livenessProbes: number } {
     return { channel: true, side: this.#side, wakesSent: this.#wakesSent, wakesReceived: this.#wakesReceived, livenessProbes: this.#probes };
   }
 
@@ -234,13 +239,13 @@ export class ChannelEngine extends RingEngine {
   }
 
   #armProbe(): void {
-    if (this.closed || this.peerClosed) return;
+    if (this.#closed || this.#peerClosed) return;
     this.#timer = setTimeout(this.#runProbe, PROBE_INTERVAL_MS);
     this.#applyRef();
   }
 
   #probe(): void {
-    if (this.closed || this.checkPeerClosed()) return;
+    if (this.#closed || this.pollPeerClosed()) return;
     const w = this.#words;
     // SYNC POINT with the peer's constructor: its waiters exist once it is live.
     if (Atomics.load(w, OPENED_INDEX + this.#peer) === OPENED_LIVE) {
@@ -249,7 +254,7 @@ export class ChannelEngine extends RingEngine {
       const rearmed = Atomics.load(w, REARMED_INDEX + this.#peer);
       const outstanding = (this.#answered - rearmed) | 0;
       if (outstanding < 0 || outstanding > LIVENESS_WAITERS) {
-        this.conn.destroy(ringCorrupt(`channel liveness count ${rearmed} is ahead of ${this.#answered} probes or too far behind`));
+        this.#conn.destroy(ringCorrupt(`channel liveness count ${rearmed} is ahead of ${this.#answered} probes or too far behind`));
         return;
       }
       const now = performance.now();
@@ -270,7 +275,7 @@ export class ChannelEngine extends RingEngine {
         // `outstanding` < LIVENESS_WAITERS means its thread has terminated,
         // unless it closed on purpose just now (destroy() stores closed first).
         if (Atomics.notify(w, ALIVE_INDEX + this.#peer, 1) === 0) {
-          if (!this.checkPeerClosed()) this.#onPeerClosed(true);
+          if (!this.pollPeerClosed()) this.#onPeerClosed(true);
           return;
         }
         this.#answered = (this.#answered + 1) | 0;
@@ -281,13 +286,12 @@ export class ChannelEngine extends RingEngine {
 
   /** The peer closed its end (`terminated`: its thread is gone without closing). */
   #onPeerClosed(terminated: boolean): void {
+    this.#peerClosed = true;
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
     const why = terminated ? 'the peer thread terminated' : 'the peer closed the channel';
-    // Orderly: what is left in the RX ring is still ours to read (on the
-    // next turn: this may run inside a write()).
-    if (this.peerGone(`${why} without ending the stream`)) this.schedule();
+    this.#pump.peerLeft(`${why} without ending the stream`);
   }
 }

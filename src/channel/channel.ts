@@ -11,9 +11,10 @@
 import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
 import { readHeader, regionSize } from '../ring/header.js';
 import { initRegion } from '../ring/region.js';
-import { Conn } from '../transport/conn.js';
-import { DEFAULT_RING_SIZE, DEFAULT_SPIN_US, MAX_SPIN_US } from '../transport/options.js';
-import { ChannelEngine } from './channel-engine.js';
+import { Conn } from '../stream/conn.js';
+import { DEFAULT_RING_SIZE } from '../ring/layout.js';
+import { DEFAULT_SPIN_US, MAX_SPIN_US } from '../stream/ring-pump.js';
+import { createChannelEngine } from './channel-engine.js';
 import {
   CHANNEL_KIND,
   CHANNEL_VERSION,
@@ -103,7 +104,7 @@ export function openChannel(port: ChannelPort, options?: OpenChannelOptions): Co
     throw new ShmnetError(codes.EXISTS, `port${port.side + 1} of this channel is already open`);
   }
   const conn = new Conn({ role: port.side === 0 ? 'client' : 'server', allowHalfOpen: options?.allowHalfOpen === true });
-  conn._attach(new ChannelEngine({ conn, buffer: port.buffer, capacity: header.capacity, side: port.side, spin: port.spin }));
+  conn._attach(createChannelEngine({ conn, buffer: port.buffer, capacity: header.capacity, side: port.side, spin: port.spin }));
   process.nextTick(() => {
     if (conn.destroyed) return;
     conn.emit('connect');

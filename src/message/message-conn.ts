@@ -45,7 +45,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Packr, Unpackr, RESERVE_START_SPACE, RESET_BUFFER_MODE } from 'msgpackr';
 import { codes, invalidArg, outOfRange, ShmnetError, ShmnetRangeError } from '../errors.js';
-import { Conn } from '../transport/conn.js';
+import { Conn } from '../stream/conn.js';
 
 /** Bytes of the big-endian length prefix. */
 export const MESSAGE_HEADER_SIZE = 4;

@@ -103,6 +103,8 @@ export const HEADER_FIELDS_END = TOKEN_OFFSET + TOKEN_LENGTH;
 export const MIN_CAPACITY = 4096;
 /** Keeps `head - tail` meaningful with 32-bit counters and the region under 4 GiB. */
 export const MAX_CAPACITY = 2 ** 30;
+/** 1 MiB per direction: the knee of the throughput curve in bench/ (see README, Benchmarks). */
+export const DEFAULT_RING_SIZE = 1 << 20;
 /**
  * Upper bound on the total size a peer may announce for a region: two
  * rings of MAX_CAPACITY plus header and control pages, with room for

@@ -7,11 +7,11 @@
 import { connect as netConnect, type NetConnectOpts } from 'node:net';
 import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
-import { Conn } from './conn.js';
+import { Conn } from '../stream/conn.js';
 import { resolveOptions, TRANSPORT_OPTION_KEYS, type TransportOptions } from './options.js';
-import { ShmEngine } from './shm-engine.js';
+import { createShmEngine } from './shm-engine.js';
 import { SocketEngine } from './socket-engine.js';
-import { publishConnect, publishFallback, publishHandshake } from './diagnostics.js';
+import { publishConnect, publishFallback, publishHandshake } from '../stream/diagnostics.js';
 
 export type ConnectOptions = TransportOptions &
   (
@@ -89,7 +89,7 @@ export function connect(...args: unknown[]): Conn {
         }
         if (outcome.kind === 'shm') {
           conn._attach(
-            new ShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest, segment: outcome.segment }),
+            createShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest, segment: outcome.segment }),
           );
         } else {
           conn._attach(new SocketEngine(conn, socket, outcome.rest));

@@ -1,5 +1,5 @@
-export { Conn } from './conn.js';
-export type { Transport } from './conn.js';
+export { Conn } from '../stream/conn.js';
+export type { Transport } from '../stream/engine.js';
 export { Server, createServer } from './server.js';
 export type { ServerOptions, ConnectionListener } from './server.js';
 export { connect, createConnection } from './connect.js';

@@ -3,6 +3,10 @@ import { invalidArg, outOfRange } from '../errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../handshake/frames.js';
 import { TRANSPORT_CHOICES, type TransportChoice } from '../handshake/messages.js';
 import { checkCapacity } from '../ring/header.js';
+import { DEFAULT_RING_SIZE } from '../ring/layout.js';
+import { DEFAULT_SPIN_US, MAX_SPIN_US } from '../stream/ring-pump.js';
+
+export { DEFAULT_RING_SIZE, DEFAULT_SPIN_US };
 
 export type { TransportChoice };
 
@@ -29,12 +33,7 @@ export interface ServerTransportOptions extends TransportOptions {
   maxRingSize?: number;
 }
 
-/** 1 MiB per direction: the knee of the throughput curve in bench/ (see README, Benchmarks). */
-export const DEFAULT_RING_SIZE = 1 << 20;
 export const DEFAULT_MAX_RING_SIZE = 64 << 20;
-/** µs. Long enough to cover a peer's turn of the event loop in a request/response exchange. */
-export const DEFAULT_SPIN_US = 100;
-export const MAX_SPIN_US = 10_000_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT = 5000;
 
 /**

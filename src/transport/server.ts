@@ -8,11 +8,11 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { codes, invalidArg, ShmnetError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
-import { Conn } from './conn.js';
+import { Conn } from '../stream/conn.js';
 import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
-import { ShmEngine } from './shm-engine.js';
+import { createShmEngine } from './shm-engine.js';
 import { SocketEngine } from './socket-engine.js';
-import { publishConnect, publishFallback, publishHandshake } from './diagnostics.js';
+import { publishConnect, publishFallback, publishHandshake } from '../stream/diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
   /** Passed to net.createServer. */
@@ -146,7 +146,7 @@ export class Server extends EventEmitter {
         publishHandshake('server', conn, outcome.kind, outcome.handshakeMs, null);
         if (outcome.kind === 'shm') {
           conn._attach(
-            new ShmEngine({
+            createShmEngine({
               conn,
               socket,
               region: outcome.region,

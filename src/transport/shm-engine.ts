@@ -1,8 +1,9 @@
 /**
  * The shared-memory engine of a Conn between two processes: bytes go
- * through two SPSC rings in the connection's region (the pump, parking and
- * end of stream are RingEngine's, ring-engine.ts); the control socket
- * carries only doorbells and tells us when the peer is gone.
+ * through two SPSC rings in the connection's region, moved by a
+ * `RingPump` (../stream/ring-pump.ts); this file gives it its signals:
+ * the control socket carries only doorbells and tells us when the peer is
+ * gone.
  *
  * ## Doorbells
  *
@@ -28,31 +29,31 @@ import type { MappedRegion } from '../mapping/region.js';
 import { MIN_CAPACITY, RING_CONTROL_SIZE } from '../ring/layout.js';
 import { openEnds } from '../ring/region.js';
 import { RingConsumer, RingProducer } from '../ring/ring.js';
-import type { Conn } from './conn.js';
+import type { Conn } from '../stream/conn.js';
+import { RingPump, type RingSignals } from '../stream/ring-pump.js';
 import { listenToSocket, stopListening, type SocketListeners } from './control-socket.js';
-import { RingEngine } from './ring-engine.js';
 
 /** Bells are skipped while this much is queued on a peer that does not read its socket. */
 const MAX_BELL_BACKLOG = 64 * 1024;
 const BELL = Buffer.from([0x62]);
 
 const kEngine = Symbol('shmnet.shmEngine');
-type EngineSocket = Socket & { [kEngine]?: ShmEngine };
+type EngineSocket = Socket & { [kEngine]?: ShmSignals };
 
 function socketOnData(this: EngineSocket, chunk: Buffer): void {
-  this[kEngine]?._onBell(chunk.length);
+  this[kEngine]?.onBell(chunk.length);
 }
 
 function socketOnEnd(this: EngineSocket): void {
-  this[kEngine]?._onSocketGone(null);
+  this[kEngine]?.onSocketGone(null);
 }
 
 function socketOnClose(this: EngineSocket): void {
-  this[kEngine]?._onSocketGone(null);
+  this[kEngine]?.onSocketGone(null);
 }
 
 function socketOnError(this: EngineSocket, err: Error): void {
-  this[kEngine]?._onSocketGone(err);
+  this[kEngine]?.onSocketGone(err);
 }
 
 const listeners: SocketListeners = { data: socketOnData, end: socketOnEnd, close: socketOnClose, error: socketOnError };
@@ -81,7 +82,7 @@ function openRings(init: ShmEngineInit): { tx: RingProducer; rx: RingConsumer; s
   } catch (err) {
     // The peer has had the region mapped since MAPINFO and already wrote
     // impossible counters. Handles over a private empty ring keep every
-    // method safe; writes fail and the first pump destroys the Conn, so
+    // method safe; the pump starts FAILED (see ring-pump.ts, "States"), so
     // this reaches the app as any corruption found later does.
     const spare = new ArrayBuffer(2 * (RING_CONTROL_SIZE + MIN_CAPACITY));
     return {
@@ -92,107 +93,96 @@ function openRings(init: ShmEngineInit): { tx: RingProducer; rx: RingConsumer; s
   }
 }
 
-export class ShmEngine extends RingEngine {
+/** The Conn's engine over the region: a ring pump with the control socket as its signals. */
+export function createShmEngine(init: ShmEngineInit): RingPump {
+  const { tx, rx, startError } = openRings(init);
+  const pump = new RingPump({ conn: init.conn, transport: 'shm', tx, rx, spin: init.spin, noun: 'connection', trackPeaks: true, startError });
+  pump.start(new ShmSignals(pump, init));
+  return pump;
+}
+
+/** The control socket as a ring pump's doorbell and liveness signal. */
+class ShmSignals implements RingSignals {
+  readonly #pump: RingPump;
   readonly #socket: EngineSocket;
   #region: MappedRegion | null;
   readonly #segment: 'named' | 'memfd';
+  #peerLeft = false;
 
   // counters for stats()
   #bellsSent = 0;
   #bellsReceived = 0;
 
-  constructor(init: ShmEngineInit) {
-    const { tx, rx, startError } = openRings(init);
-    super({ conn: init.conn, tx, rx, capacity: init.capacity, spin: init.spin, noun: 'connection', trackPeaks: true, startError });
+  constructor(pump: RingPump, init: ShmEngineInit) {
+    this.#pump = pump;
     this.#socket = init.socket as EngineSocket;
     this.#region = init.region;
     this.#segment = init.segment ?? 'named';
-
     const s = this.#socket;
     s[kEngine] = this;
     listenToSocket(s, listeners);
     s.resume();
     if (init.rest.length > 0) this.#bellsReceived += init.rest.length;
-    // Data may already be waiting (the peer went live first).
-    this.schedule();
-  }
-
-  override ref(): void {
-    this.#socket.ref();
-  }
-
-  override unref(): void {
-    this.#socket.unref();
   }
 
   // ---- socket events (module-level listeners call these) -------------------
 
-  /** @internal A doorbell: something changed in one of the rings. */
-  _onBell(n: number): void {
+  /** A doorbell: something changed in one of the rings. */
+  onBell(n: number): void {
     this.#bellsReceived += n;
-    this.pump();
+    this.#pump.onWake();
   }
 
-  /** @internal The control socket ended, closed or failed. */
-  _onSocketGone(err: Error | null): void {
+  /** The control socket ended, closed or failed. */
+  onSocketGone(err: Error | null): void {
+    if (this.#peerLeft) return;
+    this.#peerLeft = true;
     const why = err ? `: ${err.message}` : '';
-    // Orderly: what is left in the RX ring is still ours to read.
-    if (this.peerGone(`the peer went away without ending the stream${why}`)) this.pump();
+    this.#pump.peerLeft(`the peer went away without ending the stream${why}`);
   }
 
-  // ---- RingEngine hooks ------------------------------------------------------
+  // ---- RingSignals -----------------------------------------------------------
 
-  protected override wakeReader(): void {
-    this.#ring();
-  }
-
-  protected override wakeWriter(): void {
-    this.#ring();
-  }
-
-  /** Always ring on FIN: cheap once, and the peer may be parked or paused. */
-  protected override wakeAfterFin(): void {
-    this.#ring();
+  wake(): void {
+    const s = this.#socket;
+    if (this.#peerLeft || s.destroyed || s.writableLength > MAX_BELL_BACKLOG) return;
+    this.#bellsSent++;
+    s.write(BELL);
   }
 
   /** The bell arrives on the control socket, which is always listened to. */
-  protected override sleepRead(): boolean {
+  sleep(): boolean {
     return false;
   }
 
-  protected override sleepWrite(): boolean {
+  /** The socket's events report the close (onSocketGone); nothing to poll. */
+  pollPeerClosed(): boolean {
     return false;
-  }
-
-  /** The socket's events report the close (_onSocketGone); nothing to poll. */
-  protected override checkPeerClosed(): boolean {
-    return this.peerClosed;
   }
 
   /** The control socket keeps the event loop alive (while ref'd), waiting or not. */
-  protected override setWaiting(): void {}
+  waiting(): void {}
 
-  protected override release(graceful: boolean): void {
+  release(graceful: boolean): void {
     const s = this.#socket;
     stopListening(s, listeners);
     delete s[kEngine];
-    if (graceful && !this.peerClosed) s.end();
+    if (graceful && !this.#peerLeft) s.end();
     else s.destroy();
     // Drop our reference; the memory is unmapped once both sides let go.
     this.#region?.close();
     this.#region = null;
   }
 
-  protected override engineStats(): Record<string, unknown> {
-    return { segment: this.#segment, doorbellsSent: this.#bellsSent, doorbellsReceived: this.#bellsReceived };
+  ref(): void {
+    this.#socket.ref();
   }
 
-  // ---- internals -------------------------------------------------------------
+  unref(): void {
+    this.#socket.unref();
+  }
 
-  #ring(): void {
-    const s = this.#socket;
-    if (this.peerClosed || s.destroyed || s.writableLength > MAX_BELL_BACKLOG) return;
-    this.#bellsSent++;
-    s.write(BELL);
+  stats(): { segment: 'named' | 'memfd'; doorbellsSent: number; doorbellsReceived: number } {
+    return { segment: this.#segment, doorbellsSent: this.#bellsSent, doorbellsReceived: this.#bellsReceived };
   }
 }

@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
-import type { Conn, Engine } from './conn.js';
+import type { Conn } from '../stream/conn.js';
+import type { Engine, EngineStats } from '../stream/engine.js';
 import { listenToSocket, stopListening, type SocketListeners } from './control-socket.js';
 
 const kEngine = Symbol('shmnet.socketEngine');
@@ -88,7 +89,7 @@ export class SocketEngine implements Engine {
     this.#socket.unref();
   }
 
-  stats(): Record<string, unknown> {
+  stats(): EngineStats {
     return { chunksIn: this.#chunksIn, chunksOut: this.#chunksOut };
   }
 

@@ -45,7 +45,7 @@ t.test('a Conn both ways, with connect, end before close', async (t) => {
   const a = openChannel(port1);
   const b = openChannel(port2);
   t.equal(a.connecting, false);
-  t.equal(a.transport, 'shm');
+  t.equal(a.transport, 'channel');
   await Promise.all([once(a, 'connect'), once(b, 'connect')]);
   const order: string[] = [];
   const got: Buffer[] = [];

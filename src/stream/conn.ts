@@ -3,9 +3,10 @@
  * bytes. A Conn exists before its transport is known (like a connecting
  * net.Socket); once the MapInfo exchange is done it gets an engine:
  *
- *   - `ShmEngine` (shm-engine.ts): the two rings in the shared region, with
- *     the control socket as doorbell and liveness signal;
- *   - `SocketEngine` (socket-engine.ts): the control socket itself (fallback).
+ *   - a `RingPump` (ring-pump.ts) over the two rings of a region, driven
+ *     by `ShmEngine` (../net/shm-engine.ts, the control socket as doorbell
+ *     and liveness signal) or by a worker channel (../channel/);
+ *   - `SocketEngine` (../net/socket-engine.ts): the control socket itself (fallback).
  *
  * The behaviour contract is Node's net.Socket: writes before 'connect' are
  * queued; `push()` returning false stops reading until `_read`; `_final`
@@ -16,31 +17,7 @@ import { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { codes, ShmnetError, invalidArg } from '../errors.js';
 import { publishClose, type Role } from './diagnostics.js';
-
-export type Transport = 'shm' | 'tcp';
-
-/** What a Conn asks of the thing that moves its bytes. */
-export interface Engine {
-  readonly transport: Transport;
-  /** Writes every chunk, then calls `cb` (possibly synchronously). */
-  write(chunks: Buffer[], cb: (err?: Error | null) => void): void;
-  /**
-   * The Conn's fast path: writes the whole chunk now and returns true if it
-   * fits and nothing is pending; otherwise writes nothing and returns false
-   * (the chunk then goes through `write`). Throws only for a corrupt ring.
-   */
-  tryWrite?(chunk: Uint8Array): boolean;
-  /** The Conn wants data: push until `push()` returns false. */
-  read(): void;
-  /** All writes are done: signal end of stream to the peer. */
-  final(cb: (err?: Error | null) => void): void;
-  /** Releases everything; `graceful` when both directions ended normally. */
-  destroy(err: Error | null): void;
-  ref(): void;
-  unref(): void;
-  /** Engine-specific counters for `conn.stats()`. */
-  stats(): Record<string, unknown>;
-}
+import type { Engine, Transport } from './engine.js';
 
 export interface ConnInit {
   /** Which end of the handshake this Conn is. */

@@ -1,0 +1,38 @@
+/**
+ * The engine contract: what a `Conn` (conn.ts) asks of the thing that
+ * moves its bytes. A `RingPump` (ring-pump.ts) implements it over shared
+ * rings, `SocketEngine` (../net/socket-engine.ts) over the control socket.
+ */
+
+/** What carries a Conn's bytes: shared-memory rings between processes, the socket, or rings between threads. */
+export type Transport = 'shm' | 'tcp' | 'channel';
+
+/** Counters every engine reports in `conn.stats()`. */
+export interface EngineStats {
+  /** Buffers pushed to the stream. */
+  chunksIn: number;
+  /** Writes that moved bytes. */
+  chunksOut: number;
+}
+
+export interface Engine {
+  readonly transport: Transport;
+  /** Writes every chunk, then calls `cb` (possibly synchronously). */
+  write(chunks: Buffer[], cb: (err?: Error | null) => void): void;
+  /**
+   * The Conn's fast path: writes the whole chunk now and returns true if it
+   * fits and nothing is pending; otherwise writes nothing and returns false
+   * (the chunk then goes through `write`). Throws only for a corrupt ring.
+   */
+  tryWrite?(chunk: Uint8Array): boolean;
+  /** The Conn wants data: push until `push()` returns false. */
+  read(): void;
+  /** All writes are done: signal end of stream to the peer. */
+  final(cb: (err?: Error | null) => void): void;
+  /** Releases everything (`err` null for a clean close). */
+  destroy(err: Error | null): void;
+  ref(): void;
+  unref(): void;
+  /** Engine-specific counters for `conn.stats()`. */
+  stats(): EngineStats;
+}
