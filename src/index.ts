@@ -5,7 +5,7 @@
 export * from './mapping/index.js';
 export { codes, ShmnetError, ShmnetTypeError, ShmnetRangeError, isShmnetError } from './errors.js';
 export type { ShmnetErrorCode } from './errors.js';
-export * from './transport/index.js';
+export * from './net/index.js';
 export { hostId } from './handshake/host-id.js';
 export { sweepStale } from './handshake/sweep.js';
 export * from './message/index.js';

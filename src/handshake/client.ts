@@ -13,7 +13,7 @@ import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
 import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage, type TransportChoice } from './messages.js';
 import { segmentCreator } from './segment.js';
-import type { HandshakeOutcome } from './server.js';
+import type { HandshakeOutcome } from './outcome.js';
 import { canPassFd, closeRegionFd, mapRegionFd, restoreReading, receiveRegionFd, stopReading } from './memfd.js';
 
 export interface ClientHandshakeOptions {

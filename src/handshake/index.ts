@@ -36,7 +36,8 @@ export {
 } from './messages.js';
 export { HOST_ID_ENV, hostId } from './host-id.js';
 export { serverHandshake } from './server.js';
-export type { HandshakeOutcome, ShmOutcome, SocketOutcome, ServerHandshakeOptions } from './server.js';
+export type { ServerHandshakeOptions } from './server.js';
+export type { HandshakeOutcome, ShmOutcome, SocketOutcome } from './outcome.js';
 export { clientHandshake } from './client.js';
 export type { ClientHandshakeOptions } from './client.js';
 export { createSegment, segmentName, segmentCreator, unlinkQuietly, SEGMENT_PREFIX } from './segment.js';

@@ -21,10 +21,10 @@
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { codes, ShmnetError, type ShmnetErrorCode } from '../errors.js';
-import type { MappedRegion } from '../mapping/region.js';
 import { MAX_CAPACITY, MIN_CAPACITY } from '../ring/layout.js';
 import { Exchange, peerCode } from './exchange.js';
 import { hostId } from './host-id.js';
+import type { HandshakeOutcome } from './outcome.js';
 import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage, type TransportChoice } from './messages.js';
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
 import { canPassFd, createMemfdSegment, sendRegionFd } from './memfd.js';
@@ -38,27 +38,6 @@ export interface ServerHandshakeOptions {
   maxFrameSize: number;
 }
 
-export interface ShmOutcome {
-  kind: 'shm';
-  region: MappedRegion;
-  capacity: number;
-  /** Bytes that followed the last frame (doorbells already rung). */
-  rest: Buffer;
-  hello?: HelloMessage;
-  handshakeMs: number;
-  /** 'memfd' when the region never had a name. */
-  segment: 'named' | 'memfd';
-}
-
-export interface SocketOutcome {
-  kind: 'tcp';
-  rest: Buffer;
-  reason: string;
-  hello: HelloMessage | undefined;
-  handshakeMs: number;
-}
-
-export type HandshakeOutcome = ShmOutcome | SocketOutcome;
 
 class ServerExchange extends Exchange<HandshakeOutcome> {
   #state: 'hello' | 'reply' | 'fallback' = 'hello';

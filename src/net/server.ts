@@ -10,9 +10,8 @@ import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from '../stream/conn.js';
 import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
-import { createShmEngine } from './shm-engine.js';
-import { SocketEngine } from './socket-engine.js';
-import { publishConnect, publishFallback, publishHandshake } from '../stream/diagnostics.js';
+import { wireOutcome } from './wire.js';
+import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
   /** Passed to net.createServer. */
@@ -142,34 +141,14 @@ export class Server extends EventEmitter {
     serverHandshake(socket, this.#opts).then(
       (outcome) => {
         this.#handshakes--;
-        conn.handshakeMs = outcome.handshakeMs;
-        publishHandshake('server', conn, outcome.kind, outcome.handshakeMs, null);
-        if (outcome.kind === 'shm') {
-          conn._attach(
-            createShmEngine({
-              conn,
-              socket,
-              region: outcome.region,
-              capacity: outcome.capacity,
-              role: 'server',
-              spin: this.#opts.spin,
-              rest: outcome.rest,
-              segment: outcome.segment,
-            }),
-          );
-        } else {
-          this.#fallbacks++;
-          conn._attach(new SocketEngine(conn, socket, outcome.rest));
-          publishFallback('server', conn, outcome.reason);
-        }
+        if (outcome.kind !== 'shm') this.#fallbacks++;
+        if (!wireOutcome(conn, socket, outcome, this.#opts.spin)) return;
         this.#conns.add(conn);
         conn.once('close', () => {
           this.#conns.delete(conn);
           this.#closedBytesIn += conn.bytesRead;
           this.#closedBytesOut += conn.bytesWritten;
         });
-        conn.emit('connect');
-        conn.emit('ready');
         this.emit('connection', conn);
       },
       (err: ShmnetError) => {

@@ -9,9 +9,8 @@ import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
 import { Conn } from '../stream/conn.js';
 import { resolveOptions, TRANSPORT_OPTION_KEYS, type TransportOptions } from './options.js';
-import { createShmEngine } from './shm-engine.js';
-import { SocketEngine } from './socket-engine.js';
-import { publishConnect, publishFallback, publishHandshake } from '../stream/diagnostics.js';
+import { wireOutcome } from './wire.js';
+import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
 export type ConnectOptions = TransportOptions &
   (
@@ -80,23 +79,7 @@ export function connect(...args: unknown[]): Conn {
       maxFrameSize: opts.maxFrameSize,
     }).then(
       (outcome) => {
-        conn.handshakeMs = outcome.handshakeMs;
-        publishHandshake('client', conn, outcome.kind, outcome.handshakeMs, null);
-        if (conn.destroyed) {
-          if (outcome.kind === 'shm') outcome.region.close();
-          socket.destroy();
-          return;
-        }
-        if (outcome.kind === 'shm') {
-          conn._attach(
-            createShmEngine({ conn, socket, region: outcome.region, capacity: outcome.capacity, role: 'client', spin: opts.spin, rest: outcome.rest, segment: outcome.segment }),
-          );
-        } else {
-          conn._attach(new SocketEngine(conn, socket, outcome.rest));
-          publishFallback('client', conn, outcome.reason);
-        }
-        conn.emit('connect');
-        conn.emit('ready');
+        wireOutcome(conn, socket, outcome, opts.spin);
       },
       (err: Error & { code?: string }) => {
         publishHandshake('client', conn, null, performance.now() - started, err.code ?? 'ERR_UNKNOWN');
