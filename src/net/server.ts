@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { codes, invalidArg, ShmnetError } from '../errors.js';
+import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from '../stream/conn.js';
@@ -14,7 +14,10 @@ import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
-  /** Passed to net.createServer. */
+  /**
+   * Not supported: a Conn's bytes do not go through the socket reads it
+   * would pause. Refused with `SHMNET_ERR_UNSUPPORTED`.
+   */
   pauseOnConnect?: never;
   /**
    * Sockets (handshaking or connected) beyond this many are closed at once,
@@ -43,6 +46,9 @@ export class Server extends EventEmitter {
     if (typeof options === 'function') {
       listener = options;
       options = undefined;
+    }
+    if ((options as { pauseOnConnect?: unknown } | undefined)?.pauseOnConnect !== undefined) {
+      throw new ShmnetTypeError('pauseOnConnect is not supported by shmnet servers', codes.UNSUPPORTED);
     }
     this.#opts = resolveOptions(options);
     const max = options?.maxConnections;

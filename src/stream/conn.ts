@@ -17,7 +17,20 @@ import { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { codes, ShmnetError, invalidArg } from '../errors.js';
 import { publishClose, type Role } from './diagnostics.js';
-import type { Engine, Transport } from './engine.js';
+import type { Engine, EngineStats, Transport } from './engine.js';
+
+/**
+ * What `conn.stats()` returns: the Conn's own counters, its engine's
+ * (`chunksIn`/`chunksOut` once connected) and, over rings, the ring
+ * counters and the transport's (doorbells, or a channel's wakes and probes).
+ */
+export interface ConnStats extends Partial<EngineStats> {
+  transport: Transport | 'pending';
+  bytesRead: number;
+  bytesWritten: number;
+  handshakeMs: number;
+  [counter: string]: string | number | boolean | undefined;
+}
 
 export interface ConnInit {
   /** Which end of the handshake this Conn is. */
@@ -329,7 +342,7 @@ export class Conn extends Duplex {
   }
 
   /** A plain object of counters (see the README's "Seeing inside"). */
-  stats(): Record<string, unknown> {
+  stats(): ConnStats {
     return {
       transport: this.transport ?? 'pending',
       bytesRead: this.#bytesRead,

@@ -9,6 +9,7 @@ export type Transport = 'shm' | 'tcp' | 'channel';
 
 /** Counters every engine reports in `conn.stats()`. */
 export interface EngineStats {
+  [counter: string]: string | number | boolean | undefined;
   /** Buffers pushed to the stream. */
   chunksIn: number;
   /** Writes that moved bytes. */
