@@ -20,24 +20,11 @@ import { MappedRegion } from '../mapping/region.js';
 import * as native from '../native.js';
 import { regionSize } from '../ring/header.js';
 import { initRegion } from '../ring/region.js';
-
-interface PipeHandle {
-  fd?: number;
-  reading?: boolean;
-  readStop?: () => number;
-  readStart?: () => number;
-  constructor: { name: string };
-}
-
-function pipeHandle(socket: Socket): PipeHandle | null {
-  const h = (socket as unknown as { _handle?: PipeHandle | null })._handle;
-  if (!h || h.constructor?.name !== 'Pipe' || typeof h.fd !== 'number' || h.fd < 0) return null;
-  return h;
-}
+import { holdReading, pipeFd, releaseReading } from './pipe-handle.js';
 
 /** Whether this control socket can carry a descriptor (Linux, Unix socket). */
 export function canPassFd(socket: Socket): boolean {
-  return native.platform === 'linux' && process.env.SHMNET_NO_MEMFD === undefined && pipeHandle(socket) !== null;
+  return native.platform === 'linux' && process.env.SHMNET_NO_MEMFD === undefined && pipeFd(socket) >= 0;
 }
 
 /** Creates a sealed memfd of `size` bytes and maps it. */
@@ -54,34 +41,21 @@ export function createMemfdRegion(size: number): { region: MappedRegion; handle:
 
 /** Sends the region's descriptor over the control socket. */
 export function sendRegionFd(socket: Socket, handle: number): void {
-  const h = pipeHandle(socket);
-  if (h === null) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
-  native.sendFd(h.fd!, handle);
+  const fd = pipeFd(socket);
+  if (fd < 0) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
+  native.sendFd(fd, handle);
 }
 
 /** Stops libuv from reading the socket, so the descriptor byte is left for recvmsg. */
 export function stopReading(socket: Socket): void {
-  const h = pipeHandle(socket);
-  if (h === null) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
+  if (pipeFd(socket) < 0) throw new ShmnetError(codes.HANDSHAKE, 'the control socket cannot carry a descriptor');
   socket.pause();
-  h.readStop?.();
-  // net.Socket restarts reading from _read() whenever `reading` is false —
-  // and a read(0) already scheduled by the stream (maybeReadMore) would do
-  // so and swallow the descriptor. Claiming it is still reading keeps libuv
-  // stopped until restoreReading().
-  h.reading = true;
+  holdReading(socket);
 }
 
-/**
- * Undoes stopReading(): libuv reads again (as net's tryReadStart does). A
- * read the stream asked for meanwhile is still pending, so it must be
- * libuv that restarts, not the stream.
- */
+/** Undoes stopReading(). */
 export function restoreReading(socket: Socket): void {
-  const h = pipeHandle(socket);
-  if (h === null || socket.destroyed) return;
-  h.reading = true;
-  h.readStart?.();
+  if (!socket.destroyed) releaseReading(socket);
 }
 
 /** Polls (non-blocking) for the descriptor byte; `done` gets the fd or an error. Returns a canceller. */
@@ -92,11 +66,11 @@ export function receiveRegionFd(socket: Socket, done: (err: Error | null, fd?: n
   const poll = () => {
     timer = null;
     if (cancelled) return;
-    const h = pipeHandle(socket);
-    if (h === null) return done(new ShmnetError(codes.PEER_GONE, 'the control socket closed before the descriptor arrived'));
+    const sfd = pipeFd(socket);
+    if (sfd < 0) return done(new ShmnetError(codes.PEER_GONE, 'the control socket closed before the descriptor arrived'));
     let fd: number | null;
     try {
-      fd = native.recvFd(h.fd!);
+      fd = native.recvFd(sfd);
     } catch (err) {
       return done(new ShmnetError(codes.HANDSHAKE, `receiving the region descriptor failed: ${(err as Error).message}`, { cause: err }));
     }
