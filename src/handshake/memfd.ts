@@ -110,8 +110,21 @@ export function mapRegionFd(fd: number, size: number): MappedRegion {
   }
 }
 
-/** A memfd segment with its header and rings initialised (see segment.ts for the named kind). */
-export function createMemfdSegment(capacity: number): { region: MappedRegion; handle: number; capacity: number; token: Uint8Array } {
+/**
+ * A nameless segment: a sealed memfd with its header and rings initialised,
+ * and the descriptor to send until it has been sent (see segment.ts for the
+ * named kind).
+ */
+export interface MemfdSegment {
+  region: MappedRegion;
+  capacity: number;
+  token: Uint8Array;
+  /** The memfd's descriptor, -1 once sent and closed. */
+  handle: number;
+}
+
+/** Creates a memfd segment for rings of `capacity` bytes. */
+export function createMemfdSegment(capacity: number): MemfdSegment {
   const { region, handle } = createMemfdRegion(regionSize(capacity));
   try {
     const token = initRegion(region.buffer, capacity);
@@ -121,4 +134,12 @@ export function createMemfdSegment(capacity: number): { region: MappedRegion; ha
     region.close();
     throw err;
   }
+}
+
+/** Closes the segment's descriptor if it has not been sent yet. */
+export function closeMemfdHandle(s: MemfdSegment): void {
+  if (s.handle < 0) return;
+  const h = s.handle;
+  s.handle = -1;
+  native.handleClose(h);
 }
