@@ -16,14 +16,15 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 
-/** True if an addon built for this Node's ABI loads from build/ or prebuilds/. */
+/**
+ * True if an addon built for this Node's ABI loads from build/ or prebuilds/.
+ * Asked in a child process: a binary loaded here would stay cached by
+ * `require` and hide the one node-gyp writes over it.
+ */
 function haveAddon() {
-  try {
-    const binding = require('node-gyp-build')(root);
-    return binding.nodeAbi === Number(process.versions.modules);
-  } catch {
-    return false;
-  }
+  const probe = `const b = require('node-gyp-build')(${JSON.stringify(root)}); process.exit(b.nodeAbi === Number(process.versions.modules) ? 0 : 1);`;
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+  return r.status === 0;
 }
 
 /** How to run node-gyp: a local copy, the one npm passes to install scripts, or PATH's. */
