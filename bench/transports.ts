@@ -10,14 +10,21 @@ import { connect, type Conn } from '../src/index.js';
 import type { Peer } from './peer-client.js';
 import { preamble } from './protocol.js';
 
-export type TransportKey = 'shm' | 'shm-park' | 'tcp' | 'unix' | 'pipe';
+export type TransportKey = 'shm' | 'shm-park' | 'tcp' | 'unix' | 'pipe' | 'zeromq';
 
 /** One stream to the peer, after its preamble. */
 export interface Channel {
   readonly id: number;
-  readonly stream: Duplex | Writable;
+  /** The stream under test; null for a library whose API is not a stream (it brings `writeUntil`). */
+  readonly stream: Duplex | Writable | null;
   /** Bytes of payload written so far (cumulative: the pipe channel lives across samples). */
   written: number;
+  /**
+   * Writes `chunk` as fast as the library's own backpressure allows until
+   * `deadline` (performance.now()), counting into `written`. Absent for
+   * streams: throughput.ts writes them with write()/'drain'.
+   */
+  writeUntil?(chunk: Buffer, deadline: number): Promise<void>;
   close(): Promise<void>;
 }
 
