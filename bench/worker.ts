@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { createChannel, openChannel, type ChannelPort } from '../src/channel/index.js';
+import { createChannel, openChannel, type ChannelPort } from '../src/index.js';
 import type { Conn } from '../src/index.js';
 import { rates } from './stats.js';
 import { TimedWindow, withTimeout } from './window.js';
