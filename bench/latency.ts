@@ -34,6 +34,19 @@ export interface Exchanger {
 
 const MAX_ROUND_TRIPS = 1 << 20;
 
+/** The callback of the one request in flight: `settle` calls it once, later answers find nothing waiting. */
+export class InFlight {
+  #done: ((err?: Error) => void) | null = null;
+  start(done: (err?: Error) => void): void {
+    this.#done = done;
+  }
+  readonly settle = (err?: Error): void => {
+    const cb = this.#done;
+    this.#done = null;
+    cb?.(err);
+  };
+}
+
 /** Exchanges on `ex` until `deadline`; returns the round-trip times in ms. */
 function timeTrips(ex: Exchanger, deadline: number, maxTrips: number): Promise<Float64Array> {
   const times = new Float64Array(maxTrips);
@@ -84,12 +97,8 @@ export function streamExchanger(ch: Channel, size: number): Exchanger {
   if (s === null) throw new Error(`channel ${ch.id} is not a stream`);
   const msg = Buffer.alloc(size, 0x33);
   let missing = 0;
-  let pending: ((err?: Error) => void) | null = null;
-  const settle = (err?: Error) => {
-    const cb = pending;
-    pending = null;
-    cb?.(err);
-  };
+  const flight = new InFlight();
+  const settle = flight.settle;
   const onData = (d: Buffer) => {
     missing -= d.length;
     if (missing > 0) return;
@@ -100,7 +109,7 @@ export function streamExchanger(ch: Channel, size: number): Exchanger {
   s.on('error', settle);
   return {
     exchange(done) {
-      pending = done;
+      flight.start(done);
       missing = size;
       s.write(msg);
     },

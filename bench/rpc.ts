@@ -7,9 +7,10 @@
  */
 import { once } from 'node:events';
 import { connect, createServer, MessageConn, type Conn, type Server } from '../src/index.js';
-import type { Exchanger } from './latency.js';
+import { InFlight, type Exchanger } from './latency.js';
 import { MESSAGE_FIRST_ID, message64, type MessageTransport } from './message.js';
 import type { Peer } from './peer-client.js';
+import { closeStream } from './transports.js';
 
 // ---- peer side ----------------------------------------------------------------
 
@@ -40,29 +41,17 @@ export async function messageExchanger(peer: Peer, transport: MessageTransport):
 /** Request/response on any MessageConn whose far end echoes (also used over worker channels). */
 export function exchangerOver(mc: MessageConn, what: string): Exchanger {
   const msg = message64(MESSAGE_FIRST_ID);
-  let pending: ((err?: Error) => void) | null = null;
-  const settle = (err?: Error) => {
-    const cb = pending;
-    pending = null;
-    cb?.(err);
-  };
+  const flight = new InFlight();
+  const settle = flight.settle;
   mc.on('message', (m: { id: number }) => settle(m.id === msg.id ? undefined : new Error(`${what}: reply ${m.id} to request ${msg.id}`)));
   mc.on('error', settle);
   return {
     exchange(done) {
-      pending = done;
+      flight.start(done);
       msg.id++;
       mc.send(msg);
     },
-    async close() {
-      const c = mc.conn;
-      if (c.destroyed) return;
-      const closed = once(c, 'close').catch(() => undefined);
-      mc.end();
-      const timer = setTimeout(() => c.destroy(), 2000);
-      await closed;
-      clearTimeout(timer);
-    },
+    close: () => closeStream(mc.conn, () => mc.end()),
   };
 }
 

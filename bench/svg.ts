@@ -52,22 +52,9 @@ export function throughputSvg(r: Results): string {
   const lx0 = Math.log2(sizes[0]!);
   const lx1 = Math.log2(sizes[sizes.length - 1]!);
   const x = (size: number) => M.left + (lx1 === lx0 ? pw / 2 : ((Math.log2(size) - lx0) / (lx1 - lx0)) * pw);
-  // y range: the data with a little room, on a log scale.
-  const ly0 = Math.log10(Math.min(...values) / 1.25);
-  const ly1 = Math.log10(Math.max(...values) * 1.25);
-  const y = (v: number) => M.top + ph - ((Math.log10(v) - ly0) / Math.max(1e-9, ly1 - ly0)) * ph;
+  // y range: the data with a little room, on a log scale; grid 1-2-5 per decade.
+  const y = logAxis(out, Math.min(...values) / 1.25, Math.max(...values) * 1.25, M.left, pw, M.top, ph, fmtMbps);
 
-  // grid and y axis: 1-2-5 per decade
-  for (let d = Math.floor(ly0); d <= Math.ceil(ly1); d++) {
-    for (const k of [1, 2, 5]) {
-      const v = k * 10 ** d;
-      const lv = Math.log10(v);
-      if (lv < ly0 || lv > ly1) continue;
-      const yy = y(v).toFixed(1);
-      out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${yy}" y2="${yy}" stroke="${k === 1 ? '#ccc' : '#eee'}"/>`);
-      out.push(`<text x="${M.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#444">${fmtMbps(v)}</text>`);
-    }
-  }
   for (const s of sizes) {
     const xx = x(s).toFixed(1);
     out.push(`<line x1="${xx}" x2="${xx}" y1="${M.top}" y2="${M.top + ph}" stroke="#eee"/>`);

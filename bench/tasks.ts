@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type * as PiscinaModule from 'piscina';
 import { createChannel, MessageConn, openChannel } from '../src/index.js';
-import type { Exchanger } from './latency.js';
+import { InFlight, type Exchanger } from './latency.js';
 import { MESSAGE_FIRST_ID, message64 } from './message.js';
 import { requirePeer } from './optional.js';
 import { exchangerOver } from './rpc.js';
@@ -47,15 +47,11 @@ function workerExchanger(kind: 'channel' | 'port'): Exchanger {
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(echoPath(), { workerData: { kind, port: port2 }, transferList: [port2], execArgv: process.execArgv });
   const msg = message64(MESSAGE_FIRST_ID);
-  let pending: ((err?: Error) => void) | null = null;
-  port1.on('message', (m: { id: number }) => {
-    const cb = pending;
-    pending = null;
-    cb?.(m.id === msg.id ? undefined : new Error(`MessagePort: reply ${m.id} to ${msg.id}`));
-  });
+  const flight = new InFlight();
+  port1.on('message', (m: { id: number }) => flight.settle(m.id === msg.id ? undefined : new Error(`MessagePort: reply ${m.id} to ${msg.id}`)));
   return {
     exchange(done) {
-      pending = done;
+      flight.start(done);
       msg.id++;
       port1.postMessage(msg);
     },

@@ -29,20 +29,14 @@ import { writeUntil } from './throughput.js';
 import type { Channel } from './transports.js';
 import type { SinkJob } from './to-worker-sink.js';
 import { TimedWindow, withTimeout, type WindowReading } from './window.js';
+import type { WorkerSample } from './worker.js';
 
 export type ToWorkerKind = 'channel' | 'thread-stream';
 export const TO_WORKER_KINDS: readonly ToWorkerKind[] = ['channel', 'thread-stream'];
 export const TO_WORKER_SIZES = [1 << 10, 64 << 10];
 
-export interface ToWorkerSample {
-  bytes: number;
-  seconds: number;
-  mbps: number;
-  opsPerSec: number;
-  nsPerOp: number;
-  /** CPU the process (both threads) used in the window, % of one core. */
-  cpu: number;
-}
+/** bytes, seconds, mbps, opsPerSec, nsPerOp and the process's CPU in the window, as for the other direction. */
+export type ToWorkerSample = Omit<WorkerSample, 'chunks' | 'lateMs'>;
 
 /** The writer's slice between checks of whether the window has closed, ms. */
 const SLICE_MS = 20;

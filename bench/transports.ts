@@ -38,12 +38,13 @@ export interface Transport {
 
 let nextId = 1;
 
-async function closeStream(s: Duplex | Writable): Promise<void> {
+/** Ends `s` (by `end`, default `s.end()`), reads to the peer's end and waits for 'close'; destroys it after 2 s. */
+export async function closeStream(s: Duplex | Writable, end: () => void = () => s.end()): Promise<void> {
   if (s.destroyed) return;
   const closed = once(s, 'close').catch(() => undefined);
   // Read to the peer's end so 'end' (and then 'close') can happen.
   if ('resume' in s && typeof s.resume === 'function') s.resume();
-  s.end();
+  end();
   const timer = setTimeout(() => s.destroy(), 2000);
   await closed;
   clearTimeout(timer);
