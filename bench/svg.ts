@@ -106,8 +106,8 @@ function fmtUs(v: number): string {
   return v >= 1000 ? `${v / 1000} ms` : `${v} µs`;
 }
 
-const LAT_H = 520;
-const LAT_M = { left: 70, right: 20, top: 70, bottom: 190 };
+const LAT_H = 580;
+const LAT_M = { left: 70, right: 170, top: 70, bottom: 250 };
 const MEDIAN_COLOR = '#1f77b4';
 const P99_COLOR = '#ff7f0e';
 
