@@ -21,7 +21,7 @@
  * that does not load is listed as skipped, with the reason (optional.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { measureForeign, waitForQuiet } from './foreign.js';
 import { grpcExchanger } from './grpc.js';
@@ -64,6 +64,8 @@ const USAGE = `usage: shmnet-bench [options]
   --json FILE        write every sample, the tables and the machine info as JSON
   --svg FILE         write a throughput-vs-size chart (SVG)
   --latency-svg FILE write a round-trip chart (SVG): median and p99 per transport
+  --report FILE      measure nothing: print the tables (and write --svg,
+                     --latency-svg) from a --json FILE of an earlier run
   -h, --help         this text
 `;
 
@@ -118,6 +120,7 @@ interface Config {
   json?: string;
   svg?: string;
   latencySvg?: string;
+  report?: string;
 }
 
 function parseConfig(argv: string[]): Config | null {
@@ -136,6 +139,7 @@ function parseConfig(argv: string[]): Config | null {
       json: { type: 'string' },
       svg: { type: 'string' },
       'latency-svg': { type: 'string' },
+      report: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -166,6 +170,7 @@ function parseConfig(argv: string[]): Config | null {
     json: values.json,
     svg: values.svg,
     latencySvg: values['latency-svg'],
+    report: values.report,
   };
 }
 
@@ -457,9 +462,9 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const results = await run(cfg, argv);
+  const results: Results = cfg.report !== undefined ? (JSON.parse(readFileSync(cfg.report, 'utf8')) as Results) : await run(cfg, argv);
   process.stdout.write(markdown(results));
-  if (cfg.json !== undefined) {
+  if (cfg.json !== undefined && cfg.report === undefined) {
     writeFileSync(cfg.json, JSON.stringify({ ...results, tables: tablesJson(results) }, null, 2) + '\n');
     process.stderr.write(`wrote ${cfg.json}\n`);
   }

@@ -203,8 +203,10 @@ export interface LatencyRow {
   size: number;
   reps: number;
   roundTrips: number;
-  /** Median over repetitions of each repetition's round trips per second. */
+  /** Median (and min–max) over repetitions of each repetition's round trips per second. */
   perSec: number;
+  perSecMin: number;
+  perSecMax: number;
   /** µs: median over repetitions of each repetition's median / p99. */
   median: number;
   p99: number;
@@ -217,13 +219,16 @@ export interface LatencyRow {
 function latencyRow(series: string, label: string, size: number, s: LatencySample[]): LatencyRow {
   const med = summarize(s.map((x) => x.median));
   const p99 = summarize(s.map((x) => x.p99));
+  const ps = summarize(s.map((x) => x.perSec));
   return {
     series,
     label,
     size,
     reps: s.length,
     roundTrips: s.reduce((a, x) => a + x.roundTrips, 0),
-    perSec: summarize(s.map((x) => x.perSec ?? 1e6 / x.median)).median,
+    perSec: ps.median,
+    perSecMin: ps.min,
+    perSecMax: ps.max,
     median: med.median,
     p99: p99.median,
     medianMin: med.min,
@@ -387,6 +392,8 @@ function ratioOf(a: Cell | undefined, b: Cell | undefined): Ratio | null {
 
 const mbpsCell = (x: ThroughputRow | WorkerCell<string>): Cell => ({ median: x.mbps, min: x.mbpsMin, max: x.mbpsMax });
 const latencyCell = (x: LatencyRow): Cell => ({ median: x.median, min: x.medianMin, max: x.medianMax });
+/** Calls (round trips) completed per second. */
+const callsCell = (x: LatencyRow): Cell => ({ median: x.perSec, min: x.perSecMin, max: x.perSecMax });
 /** Time ratios inverted, so that above 1 means the first is faster. */
 const speedCell = (x: LatencyRow): Cell => ({ median: 1 / x.median, min: 1 / x.medianMax, max: 1 / x.medianMin });
 
@@ -451,15 +458,15 @@ export function peerRows(r: Results): PeerRow[] {
   const rt = new Map([...roundTripRows(r, 'rpc'), ...roundTripRows(r, 'grpc'), ...roundTripRows(r, 'tasks')].map((x) => [x.series, x]));
   const ping = new Map(latencyRows(r).map((x) => [x.series, x]));
   const zreq = rt.get('zmq-req');
-  const pair = (peer: string, measure: string, a: LatencyRow | undefined, b: LatencyRow | undefined, f = us) => {
-    if (a && b) add(peer, measure, speedCell(a), speedCell(b), f(a), f(b));
+  const pair = (peer: string, measure: string, a: LatencyRow | undefined, b: LatencyRow | undefined, f = us, cell = speedCell) => {
+    if (a && b) add(peer, measure, cell(a), cell(b), f(a), f(b));
   };
   pair('zeromq', `${r.config.latencySize} B round trip: Conn ping-pong vs req/rep`, ping.get('shm'), zreq);
   pair('zeromq', `64 B request/response: MessageConn vs req/rep`, rt.get('mc-shm'), zreq);
   for (const size of ['64', '64k']) {
     const label = size === '64' ? '64 B' : '64 KiB';
-    pair('gRPC', `unary ${label}: over shmnet vs grpc-js over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`grpc-unix-${size}`), calls);
-    pair('gRPC', `unary ${label}: over shmnet vs the same http2 client over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`h2-unix-${size}`), calls);
+    pair('gRPC', `unary ${label}, calls/s: over shmnet vs grpc-js over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`grpc-unix-${size}`), calls, callsCell);
+    pair('gRPC', `unary ${label}, calls/s: over shmnet vs the same http2 client over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`h2-unix-${size}`), calls, callsCell);
   }
   for (const row of toWorkerRows(r)) {
     const ch = row.cells.find((c) => c.kind === 'channel');
