@@ -162,14 +162,20 @@ async function main(): Promise<void> {
     skipped: {},
   };
   const closers: Array<() => void> = [];
-  /** Starts the far end of an optional peer library; a library that does not load is skipped, not fatal. */
+  /** Starts the far end of an optional peer library; one that does not load or start is skipped, not fatal. */
   const optional = async <T extends { close(): void }>(name: PeerLibrary, start: () => Promise<T>): Promise<T | undefined> => {
     const l = await loadPeer(name);
     if (!l.ok) {
       addresses.skipped[name] = l.reason;
       return undefined;
     }
-    const started = await start();
+    let started: T;
+    try {
+      started = await start();
+    } catch (err) {
+      addresses.skipped[name] = `${name} loaded but could not start here: ${(err as Error).message}`;
+      return undefined;
+    }
     closers.push(() => started.close());
     return started;
   };
