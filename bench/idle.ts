@@ -24,6 +24,7 @@ export async function idleCpu(peer: Peer, transport: Transport, settleMs: number
   const ch = await transport.open(peer, MODE_ECHO);
   try {
     const s = ch.stream;
+    if (s === null) throw new Error(`${transport.label} is not a stream`);
     // One exchange so both ends have been busy (spinning) at least once.
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);

@@ -21,8 +21,7 @@
  *      reorders messages fails the run instead of reporting a rate).
  */
 import { once } from 'node:events';
-import { connect, createServer, type Conn, type Server } from '../src/index.js';
-import { MessageConn } from '../src/message/index.js';
+import { connect, createServer, MessageConn, type Conn, type Server } from '../src/index.js';
 import type { Peer } from './peer-client.js';
 import { TimedWindow, withTimeout } from './window.js';
 

@@ -11,17 +11,25 @@
  *   - the IPC channel carries `await` / `reached` and CPU readings;
  *   - for message mode it is the sender instead: `msend` makes it connect
  *     to a server in the bench process and send MessageConn messages until
- *     `mstop` (message.ts).
+ *     `mstop` (message.ts);
+ *   - the far end of the request/response peers: MessageConn echo servers
+ *     (rpc.ts), zeromq Pull and Reply sockets (zeromq.ts) and a gRPC server
+ *     (grpc.ts). A peer library that does not load here is reported in
+ *     `skipped` and its rows are skipped.
  *
  * All streams, whatever carries them, go through the same `accept()`.
  */
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { createServer, type Conn, type Server } from '../src/index.js';
+import { startGrpcPeer } from './grpc.js';
 import { startMessageSender, type MessageSender } from './message.js';
+import { loadPeer, type PeerLibrary } from './optional.js';
+import { messageEchoServers } from './rpc.js';
+import { startZmqPeer } from './zeromq.js';
 import { MODE_ECHO, MODE_SINK, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
 
 function send(m: FromPeer): void {
@@ -128,15 +136,52 @@ function listenNet(server: NetServer | Server, arg: number | string): Promise<vo
 }
 
 async function main(): Promise<void> {
-  const unixPath = join(tmpdir(), `shmnet-bench-${process.pid}.sock`);
-  rmSync(unixPath, { force: true });
+  const dir = mkdtempSync(join(tmpdir(), 'shmnet-bench-'));
+  const unixPath = join(dir, 'unix.sock');
   const shm = createServer((c: Conn) => accept(c));
   const shmPark = createServer({ spin: 0 }, (c: Conn) => accept(c));
   const tcp = createNetServer({ noDelay: true }, (s) => accept(s));
   const unix = createNetServer((s) => accept(s));
-  await Promise.all([listenNet(shm, 0), listenNet(shmPark, 0), listenNet(tcp, 0), listenNet(unix, unixPath)]);
+  const message = messageEchoServers();
+  await Promise.all([
+    listenNet(shm, 0),
+    listenNet(shmPark, 0),
+    listenNet(tcp, 0),
+    listenNet(unix, unixPath),
+    listenNet(message.shm, 0),
+    listenNet(message.tcp, 0),
+  ]);
   const port = (s: NetServer | Server) => (s.address() as { port: number }).port;
-  const addresses: PeerAddresses = { shmPort: port(shm), shmPark: port(shmPark), tcpPort: port(tcp), unixPath };
+  const addresses: PeerAddresses = {
+    shmPort: port(shm),
+    shmPark: port(shmPark),
+    tcpPort: port(tcp),
+    unixPath,
+    messageShmPort: port(message.shm),
+    messageTcpPort: port(message.tcp),
+    skipped: {},
+  };
+  const closers: Array<() => void> = [];
+  /** Starts the far end of an optional peer library; one that does not load or start is skipped, not fatal. */
+  const optional = async <T extends { close(): void }>(name: PeerLibrary, start: () => Promise<T>): Promise<T | undefined> => {
+    const l = await loadPeer(name);
+    if (!l.ok) {
+      addresses.skipped[name] = l.reason;
+      return undefined;
+    }
+    let started: T;
+    try {
+      started = await start();
+    } catch (err) {
+      addresses.skipped[name] = `${name} loaded but could not start here: ${(err as Error).message}`;
+      return undefined;
+    }
+    closers.push(() => started.close());
+    return started;
+  };
+  const onZmqError = (err: Error) => send({ t: 'error', message: `zeromq: ${err.message}` });
+  addresses.zeromq = (await optional('zeromq', () => startZmqPeer(dir, sinkFor, onZmqError)))?.addresses;
+  addresses.grpc = (await optional('grpc', () => startGrpcPeer(dir)))?.addresses;
   accept(process.stdin);
 
   const shutdown = () => {
@@ -144,7 +189,10 @@ async function main(): Promise<void> {
     shmPark.close();
     tcp.close();
     unix.close();
-    rmSync(unixPath, { force: true });
+    message.shm.close();
+    message.tcp.close();
+    for (const close of closers) close();
+    rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   };
   process.on('disconnect', shutdown);

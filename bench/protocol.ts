@@ -16,6 +16,9 @@
  * `reached` once its own counters got there. The interval from the first
  * write to `reached` is the sample.
  */
+import type { GrpcAddresses } from './grpc.js';
+import type { PeerLibrary } from './optional.js';
+import type { ZmqAddresses } from './zeromq.js';
 
 /** The peer counts what arrives and sends nothing back. */
 export const MODE_SINK = 1;
@@ -37,6 +40,15 @@ export function parsePreamble(b: Buffer): { mode: number; id: number } {
 
 /** Where the peer listens. */
 export interface PeerAddresses {
+  /** MessageConn echo servers (rpc.ts), over shared memory and the TCP fallback. */
+  messageShmPort: number;
+  messageTcpPort: number;
+  /** zeromq sockets (zeromq.ts); absent when zeromq did not load (see `skipped`). */
+  zeromq?: ZmqAddresses;
+  /** The gRPC server (grpc.ts); absent when @grpc/grpc-js did not load. */
+  grpc?: GrpcAddresses;
+  /** Peer libraries that did not load in the peer process, with the reason. */
+  skipped: Partial<Record<PeerLibrary, string>>;
   /** shmnet server, default options. */
   shmPort: number;
   /** shmnet server with `spin: 0`. */

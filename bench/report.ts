@@ -1,21 +1,31 @@
 /**
- * Turns the samples into the tables: the seed's one-way format
+ * Turns the samples into the tables. Ratios lead: the summary against the
+ * other local transports, the summary against the peer libraries and the
+ * targets (targets.ts); then every table with its absolute figures, each
+ * labelled with the machine it was measured on: the seed's one-way format
  * (Size | Operations/sec | Throughput (MB/s) | Latency (ns/op)) plus a
- * spread column, the concurrency and round-trip tables, the summary of
- * ratios and the targets from issue 4; then message mode and the worker
- * channel against MessagePort (issue 6). Everything here is pure: samples
+ * spread column, concurrency, round trips (byte ping-pong,
+ * request/response, gRPC, worker tasks), the idle Conn, message mode and
+ * the worker channel in both directions. Everything here is pure: samples
  * in, rows and markdown out.
  */
 import type { IdleSample } from './idle.js';
 import type { LatencySample } from './latency.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import type { MessageSample, MessageTransport } from './message.js';
+import type { PeerLibrary } from './optional.js';
+import { ONE_WAY_SERIES, ROUND_TRIP_SERIES, type RoundTripTable, type SeriesKey, type TableKey } from './series.js';
 import { summarize } from './stats.js';
+import { TARGETS, type Target, type TargetMetric } from './targets.js';
 import type { OneWaySample } from './throughput.js';
+import type { ToWorkerKind, ToWorkerSample } from './to-worker.js';
 import type { TransportKey } from './transports.js';
 import type { WorkerKind, WorkerSample } from './worker.js';
 
-export type SeriesKey = TransportKey | 'memcpy';
+export { ONE_WAY_SERIES, TABLE_KEYS, type SeriesKey, type TableKey } from './series.js';
+
+/** A ratio whose two cells have a min–max spread wider than this is flagged. */
+export const WIDE_SPREAD = 2;
 
 /** How clean a sample was (foreign.ts). */
 export interface SampleMeta {
@@ -29,6 +39,8 @@ export interface OneWayRecord extends OneWaySample, SampleMeta {
   series: SeriesKey;
   size: number;
   rep: number;
+  /** Why this baseline sample is left out of its row (cli.ts: slower than a transport it bounds). */
+  rejected?: string;
 }
 
 export interface ConcurrentRecord extends OneWaySample, SampleMeta {
@@ -39,6 +51,13 @@ export interface ConcurrentRecord extends OneWaySample, SampleMeta {
 
 export interface LatencyRecord extends LatencySample, SampleMeta {
   series: TransportKey;
+  size: number;
+  rep: number;
+}
+
+/** A request/response, gRPC or worker-task round-trip sample (series.ts). */
+export interface RoundTripRecord extends LatencySample, SampleMeta {
+  series: string;
   size: number;
   rep: number;
 }
@@ -54,8 +73,21 @@ export interface WorkerRecord extends WorkerSample, SampleMeta {
   rep: number;
 }
 
+export interface ToWorkerRecord extends ToWorkerSample, SampleMeta {
+  kind: ToWorkerKind;
+  size: number;
+  rep: number;
+}
+
+export interface Skipped {
+  /** The --only key whose rows were skipped. */
+  what: TableKey;
+  library: PeerLibrary;
+  reason: string;
+}
+
 export interface Results {
-  format: 'shmnet-bench/1';
+  format: 'shmnet-bench/2';
   machine: MachineInfo;
   command: string;
   config: {
@@ -77,39 +109,28 @@ export interface Results {
     /** Message table: bytes of one message as MessagePack, and of its frame (plus the length prefix). */
     messageBytes: number;
     messageFrameBytes: number;
-    /** Worker table: chunk sizes, and the warm-up / window of each sample, ms. */
+    /** Worker tables: chunk sizes, and the warm-up / window of each sample, ms. */
     workerSizes: number[];
     workerWarmupMs: number;
     workerDurationMs: number;
+    toWorkerSizes: number[];
+    /** Memory copy samples: warm-up and number of timed slices (the fastest counts). */
+    memcpyWarmupMs: number;
+    memcpySlices: number;
   };
+  /** Rows not measured because a peer library did not load. */
+  skipped: Skipped[];
   samples: {
     oneWay: OneWayRecord[];
     concurrent: ConcurrentRecord[];
     latency: LatencyRecord[];
+    roundTrip: RoundTripRecord[];
     idle: Array<IdleSample & SampleMeta>;
     message: MessageRecord[];
     worker: WorkerRecord[];
+    toWorker: ToWorkerRecord[];
   };
 }
-
-/** Tables a run can be limited to with --only. */
-export const TABLE_KEYS = ['shmnet', 'tcp', 'unix', 'pipe', 'memcpy', 'concurrent', 'latency', 'idle', 'message', 'worker'] as const;
-export type TableKey = (typeof TABLE_KEYS)[number];
-
-export interface OneWayTable {
-  key: TableKey;
-  series: SeriesKey;
-  title: string;
-  label: string;
-}
-
-export const ONE_WAY_TABLES: OneWayTable[] = [
-  { key: 'shmnet', series: 'shm', title: 'shmnet Conn (peer in a separate process, one-way)', label: 'shmnet' },
-  { key: 'tcp', series: 'tcp', title: 'TCP Local (node:net, 127.0.0.1)', label: 'TCP' },
-  { key: 'unix', series: 'unix', title: 'Unix socket (node:net)', label: 'Unix socket' },
-  { key: 'pipe', series: 'pipe', title: 'Pipe (child process stdin)', label: 'Pipe' },
-  { key: 'memcpy', series: 'memcpy', title: 'Memory Copy (Buffer.copy in one process, baseline)', label: 'memcpy' },
-];
 
 export const LATENCY_SERIES: Array<{ series: TransportKey; label: string }> = [
   { series: 'shm', label: 'shmnet (default spin)' },
@@ -149,10 +170,15 @@ function throughputRow(size: number, samples: OneWaySample[]): ThroughputRow {
   };
 }
 
+/** The kept samples of one series and size (rejected baseline samples left out). */
+export function keptOneWay(r: Results, series: SeriesKey, size: number): OneWayRecord[] {
+  return r.samples.oneWay.filter((x) => x.series === series && x.size === size && x.rejected === undefined);
+}
+
 export function oneWayRows(r: Results, series: SeriesKey): ThroughputRow[] {
   const rows: ThroughputRow[] = [];
   for (const size of r.config.sizes) {
-    const s = r.samples.oneWay.filter((x) => x.series === series && x.size === size);
+    const s = keptOneWay(r, series, size);
     if (s.length > 0) rows.push(throughputRow(size, s));
   }
   return rows;
@@ -172,11 +198,15 @@ export function concurrentRows(r: Results): ConcurrentRow[] {
 }
 
 export interface LatencyRow {
-  series: TransportKey;
+  series: string;
   label: string;
   size: number;
   reps: number;
   roundTrips: number;
+  /** Median (and min–max) over repetitions of each repetition's round trips per second. */
+  perSec: number;
+  perSecMin: number;
+  perSecMax: number;
   /** µs: median over repetitions of each repetition's median / p99. */
   median: number;
   p99: number;
@@ -186,26 +216,44 @@ export interface LatencyRow {
   p99Max: number;
 }
 
+function latencyRow(series: string, label: string, size: number, s: LatencySample[]): LatencyRow {
+  const med = summarize(s.map((x) => x.median));
+  const p99 = summarize(s.map((x) => x.p99));
+  const ps = summarize(s.map((x) => x.perSec));
+  return {
+    series,
+    label,
+    size,
+    reps: s.length,
+    roundTrips: s.reduce((a, x) => a + x.roundTrips, 0),
+    perSec: ps.median,
+    perSecMin: ps.min,
+    perSecMax: ps.max,
+    median: med.median,
+    p99: p99.median,
+    medianMin: med.min,
+    medianMax: med.max,
+    p99Min: p99.min,
+    p99Max: p99.max,
+  };
+}
+
+/** The byte ping-pong table (Conn, sockets). */
 export function latencyRows(r: Results): LatencyRow[] {
   const rows: LatencyRow[] = [];
   for (const { series, label } of LATENCY_SERIES) {
     const s = r.samples.latency.filter((x) => x.series === series);
-    if (s.length === 0) continue;
-    const med = summarize(s.map((x) => x.median));
-    const p99 = summarize(s.map((x) => x.p99));
-    rows.push({
-      series,
-      label,
-      size: r.config.latencySize,
-      reps: s.length,
-      roundTrips: s.reduce((a, x) => a + x.roundTrips, 0),
-      median: med.median,
-      p99: p99.median,
-      medianMin: med.min,
-      medianMax: med.max,
-      p99Min: p99.min,
-      p99Max: p99.max,
-    });
+    if (s.length > 0) rows.push(latencyRow(series, label, r.config.latencySize, s));
+  }
+  return rows;
+}
+
+/** A request/response, gRPC or task table (series.ts). */
+export function roundTripRows(r: Results, table: RoundTripTable): LatencyRow[] {
+  const rows: LatencyRow[] = [];
+  for (const x of ROUND_TRIP_SERIES.filter((x) => x.table === table)) {
+    const s = (r.samples.roundTrip ?? []).filter((y) => y.series === x.key);
+    if (s.length > 0) rows.push(latencyRow(x.key, x.label, x.size, s));
   }
   return rows;
 }
@@ -257,6 +305,23 @@ export function messageRows(r: Results): MessageRow[] {
   return rows;
 }
 
+export interface WorkerCell<K extends string = WorkerKind> {
+  kind: K;
+  reps: number;
+  /** MB/s, median over repetitions. */
+  mbps: number;
+  mbpsMin: number;
+  mbpsMax: number;
+  opsPerSec: number;
+  /** Median over the reference column's median at the same size, same run. */
+  vsRef: number | null;
+}
+
+export interface WorkerRow<K extends string = WorkerKind> {
+  size: number;
+  cells: Array<WorkerCell<K>>;
+}
+
 export const WORKER_COLUMNS: Array<{ kind: WorkerKind; label: string }> = [
   { kind: 'channel', label: 'channel, defaults' },
   { kind: 'tuned', label: 'channel, 4 MiB ring + spin 1000' },
@@ -264,71 +329,155 @@ export const WORKER_COLUMNS: Array<{ kind: WorkerKind; label: string }> = [
   { kind: 'transfer', label: 'MessagePort transfer' },
 ];
 
-export interface WorkerCell {
-  kind: WorkerKind;
-  reps: number;
-  /** MB/s, median over repetitions. */
-  mbps: number;
-  mbpsMin: number;
-  mbpsMax: number;
-  opsPerSec: number;
-  /** Median over the MessagePort-clone median at the same size, same run. */
-  vsClone: number | null;
-}
+export const TO_WORKER_COLUMNS: Array<{ kind: ToWorkerKind; label: string }> = [
+  { kind: 'channel', label: 'worker channel, defaults' },
+  { kind: 'thread-stream', label: 'thread-stream, defaults' },
+];
 
-export interface WorkerRow {
-  size: number;
-  cells: WorkerCell[];
-}
-
-export function workerRows(r: Results): WorkerRow[] {
-  const rows: WorkerRow[] = [];
-  for (const size of r.config.workerSizes ?? []) {
-    const cells: WorkerCell[] = [];
-    for (const { kind } of WORKER_COLUMNS) {
-      const s = (r.samples.worker ?? []).filter((x) => x.kind === kind && x.size === size);
+/** Cells per size and kind; ratios to the `ref` kind. */
+function cellRows<K extends string>(
+  sizes: number[],
+  kinds: Array<{ kind: K }>,
+  samples: Array<{ kind: K; size: number; mbps: number }>,
+  ref: K,
+): Array<WorkerRow<K>> {
+  const rows: Array<WorkerRow<K>> = [];
+  for (const size of sizes) {
+    const cells: Array<WorkerCell<K>> = [];
+    for (const { kind } of kinds) {
+      const s = samples.filter((x) => x.kind === kind && x.size === size);
       if (s.length === 0) continue;
       const m = summarize(s.map((x) => x.mbps));
-      cells.push({ kind, reps: m.n, mbps: m.median, mbpsMin: m.min, mbpsMax: m.max, opsPerSec: (m.median * 1e6) / size, vsClone: null });
+      cells.push({ kind, reps: m.n, mbps: m.median, mbpsMin: m.min, mbpsMax: m.max, opsPerSec: (m.median * 1e6) / size, vsRef: null });
     }
-    const clone = cells.find((c) => c.kind === 'clone');
-    for (const c of cells) c.vsClone = clone ? c.mbps / clone.mbps : null;
+    const base = cells.find((c) => c.kind === ref);
+    for (const c of cells) c.vsRef = base ? c.mbps / base.mbps : null;
     if (cells.length > 0) rows.push({ size, cells });
   }
   return rows;
 }
 
+/** Worker → main thread; ratios to MessagePort clone. */
+export function workerRows(r: Results): WorkerRow[] {
+  return cellRows(r.config.workerSizes ?? [], WORKER_COLUMNS, r.samples.worker ?? [], 'clone');
+}
+
+/** Main thread → worker; ratios to thread-stream. */
+export function toWorkerRows(r: Results): Array<WorkerRow<ToWorkerKind>> {
+  return cellRows(r.config.toWorkerSizes ?? [], TO_WORKER_COLUMNS, r.samples.toWorker ?? [], 'thread-stream');
+}
+
+// ---- ratios -----------------------------------------------------------------
+
+/** A ratio of two medians, flagged when either cell's min–max spread is wider than WIDE_SPREAD. */
+export interface Ratio {
+  value: number;
+  wide: boolean;
+}
+
+interface Cell {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spreadOf(c: Cell): number {
+  return c.min > 0 ? c.max / c.min : Infinity;
+}
+
+function ratioOf(a: Cell | undefined, b: Cell | undefined): Ratio | null {
+  if (a === undefined || b === undefined) return null;
+  return { value: a.median / b.median, wide: spreadOf(a) > WIDE_SPREAD || spreadOf(b) > WIDE_SPREAD };
+}
+
+const mbpsCell = (x: ThroughputRow | WorkerCell<string>): Cell => ({ median: x.mbps, min: x.mbpsMin, max: x.mbpsMax });
+const latencyCell = (x: LatencyRow): Cell => ({ median: x.median, min: x.medianMin, max: x.medianMax });
+/** Calls (round trips) completed per second. */
+const callsCell = (x: LatencyRow): Cell => ({ median: x.perSec, min: x.perSecMin, max: x.perSecMax });
+/** Time ratios inverted, so that above 1 means the first is faster. */
+const speedCell = (x: LatencyRow): Cell => ({ median: 1 / x.median, min: 1 / x.medianMax, max: 1 / x.medianMin });
+
 export interface SummaryRow {
   size: number;
   shmMbps: number | null;
-  shmVsTcp: number | null;
-  unixVsTcp: number | null;
-  pipeVsTcp: number | null;
-  shmVsUnix: number | null;
-  shmVsPipe: number | null;
+  shmVsTcp: Ratio | null;
+  unixVsTcp: Ratio | null;
+  pipeVsTcp: Ratio | null;
+  shmVsUnix: Ratio | null;
+  shmVsPipe: Ratio | null;
+  shmVsZeromq: Ratio | null;
   /** shmnet throughput as a fraction of memcpy (0..1). */
-  shmVsMemcpy: number | null;
+  shmVsMemcpy: Ratio | null;
 }
 
 export function summaryRows(r: Results): SummaryRow[] {
-  const at = (series: SeriesKey): Map<number, number> => new Map(oneWayRows(r, series).map((x) => [x.size, x.mbps]));
+  const at = (series: SeriesKey): Map<number, Cell> => new Map(oneWayRows(r, series).map((x) => [x.size, mbpsCell(x)]));
   const shm = at('shm');
   const tcp = at('tcp');
   const unix = at('unix');
   const pipe = at('pipe');
+  const zmq = at('zeromq');
   const mem = at('memcpy');
-  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : a / b);
   return r.config.sizes.map((size) => ({
     size,
-    shmMbps: shm.get(size) ?? null,
-    shmVsTcp: ratio(shm.get(size), tcp.get(size)),
-    unixVsTcp: ratio(unix.get(size), tcp.get(size)),
-    pipeVsTcp: ratio(pipe.get(size), tcp.get(size)),
-    shmVsUnix: ratio(shm.get(size), unix.get(size)),
-    shmVsPipe: ratio(shm.get(size), pipe.get(size)),
-    shmVsMemcpy: ratio(shm.get(size), mem.get(size)),
+    shmMbps: shm.get(size)?.median ?? null,
+    shmVsTcp: ratioOf(shm.get(size), tcp.get(size)),
+    unixVsTcp: ratioOf(unix.get(size), tcp.get(size)),
+    pipeVsTcp: ratioOf(pipe.get(size), tcp.get(size)),
+    shmVsUnix: ratioOf(shm.get(size), unix.get(size)),
+    shmVsPipe: ratioOf(shm.get(size), pipe.get(size)),
+    shmVsZeromq: ratioOf(shm.get(size), zmq.get(size)),
+    shmVsMemcpy: ratioOf(shm.get(size), mem.get(size)),
   }));
 }
+
+export interface PeerRow {
+  peer: string;
+  measure: string;
+  shmnet: string;
+  other: string;
+  /** Above 1: shmnet is faster (throughput, calls/s, or the inverse of a round-trip time). */
+  ratio: Ratio;
+}
+
+/** shmnet against each peer library, wherever both sides of a comparison were measured. */
+export function peerRows(r: Results): PeerRow[] {
+  const rows: PeerRow[] = [];
+  const mb = (x: Cell) => `${fmtInt(x.median)} MB/s`;
+  const us = (x: LatencyRow) => `${fmtFixed(x.median, 1)} µs (p99 ${fmtFixed(x.p99, 1)})`;
+  const calls = (x: LatencyRow) => `${fmtInt(x.perSec)} calls/s, p99 ${fmtFixed(x.p99, 1)} µs`;
+  const add = (peer: string, measure: string, a: Cell | undefined, b: Cell | undefined, fa: string, fb: string) => {
+    const ratio = ratioOf(a, b);
+    if (ratio !== null) rows.push({ peer, measure, shmnet: fa, other: fb, ratio });
+  };
+  const shm = new Map(oneWayRows(r, 'shm').map((x) => [x.size, x]));
+  for (const z of oneWayRows(r, 'zeromq')) {
+    const s = shm.get(z.size);
+    if (s) add('zeromq', `one-way ${sizeLabel(z.size)}: Conn vs push/pull`, mbpsCell(s), mbpsCell(z), mb(mbpsCell(s)), mb(mbpsCell(z)));
+  }
+  const rt = new Map([...roundTripRows(r, 'rpc'), ...roundTripRows(r, 'grpc'), ...roundTripRows(r, 'tasks')].map((x) => [x.series, x]));
+  const ping = new Map(latencyRows(r).map((x) => [x.series, x]));
+  const zreq = rt.get('zmq-req');
+  const pair = (peer: string, measure: string, a: LatencyRow | undefined, b: LatencyRow | undefined, f = us, cell = speedCell) => {
+    if (a && b) add(peer, measure, cell(a), cell(b), f(a), f(b));
+  };
+  pair('zeromq', `${r.config.latencySize} B round trip: Conn ping-pong vs req/rep`, ping.get('shm'), zreq);
+  pair('zeromq', `64 B request/response: MessageConn vs req/rep`, rt.get('mc-shm'), zreq);
+  for (const size of ['64', '64k']) {
+    const label = size === '64' ? '64 B' : '64 KiB';
+    pair('gRPC', `unary ${label}, calls/s: over shmnet vs grpc-js over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`grpc-unix-${size}`), calls, callsCell);
+    pair('gRPC', `unary ${label}, calls/s: over shmnet vs the same http2 client over a Unix socket`, rt.get(`h2-shm-${size}`), rt.get(`h2-unix-${size}`), calls, callsCell);
+  }
+  for (const row of toWorkerRows(r)) {
+    const ch = row.cells.find((c) => c.kind === 'channel');
+    const ts = row.cells.find((c) => c.kind === 'thread-stream');
+    if (ch && ts) add('thread-stream', `main thread → worker ${sizeLabel(row.size)}: worker channel vs thread-stream`, mbpsCell(ch), mbpsCell(ts), mb(mbpsCell(ch)), mb(mbpsCell(ts)));
+  }
+  pair('piscina', '64-byte task round trip: MessageConn over a worker channel vs piscina', rt.get('task-channel'), rt.get('task-piscina'));
+  return rows;
+}
+
+// ---- targets ----------------------------------------------------------------
 
 export interface TargetRow {
   measure: string;
@@ -339,76 +488,95 @@ export interface TargetRow {
   value: number | null;
 }
 
-const KiB = 1024;
-const MiB = 1024 * 1024;
+interface Evaluated {
+  value: number;
+  detail?: string;
+}
+
+function evaluate(r: Results, m: TargetMetric): Evaluated | null {
+  switch (m.kind) {
+    case 'throughput-ratio': {
+      const row = summaryPair(r, m.a, m.b).find((x) => x.size === m.size);
+      return row ? { value: row.value } : null;
+    }
+    case 'throughput-ratio-min': {
+      const rows = summaryPair(r, m.a, m.b).filter((x) => x.size >= m.minSize);
+      if (rows.length === 0) return null;
+      const worst = rows.reduce((a, b) => (b.value < a.value ? b : a));
+      return { value: worst.value, detail: `lowest, at ${sizeLabel(worst.size)}` };
+    }
+    case 'round-trip': {
+      const row = latencyRows(r).find((x) => x.series === m.series);
+      return row ? { value: row.median, detail: 'median' } : null;
+    }
+    case 'round-trip-ratio': {
+      const rows = latencyRows(r);
+      const a = rows.find((x) => x.series === m.a);
+      const b = rows.find((x) => x.series === m.b);
+      return a && b ? { value: a.median / b.median, detail: `${fmtFixed(a.median, 1)} µs vs ${fmtFixed(b.median, 1)} µs` } : null;
+    }
+    case 'concurrency': {
+      const conc = concurrentRows(r);
+      const one = conc.find((x) => x.conns === 1);
+      const most = conc.length > 0 ? conc.reduce((a, b) => (b.conns > a.conns ? b : a)) : undefined;
+      if (!one || !most || most.conns === 1) return null;
+      return { value: most.mbps / one.mbps, detail: `${most.conns} connections: ${fmtInt(most.mbps)} vs ${fmtInt(one.mbps)} MB/s` };
+    }
+    case 'idle-cpu': {
+      const idle = r.samples.idle;
+      if (idle.length === 0) return null;
+      return { value: Math.max(...idle.map((x) => Math.max(x.benchCpu, x.peerCpu))), detail: 'higher of the two sides' };
+    }
+    case 'messages-per-sec': {
+      const row = messageRows(r).find((x) => x.series === 'shm');
+      return row ? { value: row.messagesPerSec } : null;
+    }
+    case 'worker-vs-clone': {
+      const cell = workerRows(r)
+        .find((x) => x.size === m.size)
+        ?.cells.find((c) => c.kind === m.worker);
+      return cell?.vsRef != null ? { value: cell.vsRef } : null;
+    }
+  }
+}
+
+/** Median throughput of `a` over `b` per size (the summary's arithmetic). */
+function summaryPair(r: Results, a: SeriesKey, b: SeriesKey): Array<{ size: number; value: number }> {
+  const bs = new Map(oneWayRows(r, b).map((x) => [x.size, x.mbps]));
+  return oneWayRows(r, a)
+    .filter((x) => bs.has(x.size))
+    .map((x) => ({ size: x.size, value: x.mbps / bs.get(x.size)! }));
+}
+
+function fmtTargetValue(t: Target, v: number): string {
+  switch (t.unit) {
+    case '×':
+      return `${v.toFixed(2)}×`;
+    case '%':
+      return `${(v * 100).toFixed(1)}%`;
+    case 'µs':
+      return `${v.toFixed(1)} µs`;
+    case 'messages/s':
+      return `${fmtInt(v)} messages/s`;
+    case '% of a core':
+      return `${v.toFixed(2)}% of a core`;
+  }
+}
 
 export function targetRows(r: Results): TargetRow[] {
-  const sum = summaryRows(r);
-  const bySize = new Map(sum.map((x) => [x.size, x]));
-  const rows: TargetRow[] = [];
-  const push = (measure: string, target: string, value: number | null, fmt: (v: number) => string, ok: (v: number) => boolean) =>
-    rows.push({ measure, target, value, measured: value === null ? 'not measured' : fmt(value), met: value === null ? null : ok(value) });
-  const times = (v: number) => `${v.toFixed(2)}×`;
-
-  for (const [size, min] of [
-    [KiB, 20],
-    [4 * KiB, 8],
-    [64 * KiB, 3],
-    [MiB, 2],
-  ] as const) {
-    push(`Conn throughput vs TCP loopback, ${sizeLabel(size)}`, `≥ ${min}×`, bySize.get(size)?.shmVsTcp ?? null, times, (v) => v >= min);
-  }
-
-  const vsUnix = sum.filter((x) => x.shmVsUnix !== null);
-  if (vsUnix.length > 0) {
-    const worst = vsUnix.reduce((a, b) => (b.shmVsUnix! < a.shmVsUnix! ? b : a));
-    push('Conn throughput vs Unix socket, every size', '≥ 1.5×', worst.shmVsUnix, (v) => `${times(v)} (lowest, at ${sizeLabel(worst.size)})`, (v) => v >= 1.5);
-  } else push('Conn throughput vs Unix socket, every size', '≥ 1.5×', null, times, () => false);
-
-  const vsMem = sum.filter((x) => x.size >= 64 * KiB && x.shmVsMemcpy !== null);
-  if (vsMem.length > 0) {
-    const worst = vsMem.reduce((a, b) => (b.shmVsMemcpy! < a.shmVsMemcpy! ? b : a));
-    push('Conn throughput vs memcpy, ≥ 64 KiB', '≥ 35%', worst.shmVsMemcpy, (v) => `${(v * 100).toFixed(1)}% (lowest, at ${sizeLabel(worst.size)})`, (v) => v >= 0.35);
-  } else push('Conn throughput vs memcpy, ≥ 64 KiB', '≥ 35%', null, String, () => false);
-
-  const lat = new Map(latencyRows(r).map((x) => [x.series, x]));
-  const us = (v: number) => `${v.toFixed(1)} µs`;
-  push(`${r.config.latencySize} B round trip, default spin`, '≤ 5 µs median', lat.get('shm')?.median ?? null, (v) => `${us(v)} median`, (v) => v <= 5);
-  const park = lat.get('shm-park');
-  const unix = lat.get('unix');
-  push(
-    `${r.config.latencySize} B round trip, \`spin: 0\``,
-    '≤ 1.2× the Unix-socket round trip',
-    park && unix ? park.median / unix.median : null,
-    (v) => `${times(v)} (${us(park!.median)} vs ${us(unix!.median)})`,
-    (v) => v <= 1.2,
-  );
-
-  const conc = concurrentRows(r);
-  const one = conc.find((x) => x.conns === 1);
-  const most = conc.length > 0 ? conc.reduce((a, b) => (b.conns > a.conns ? b : a)) : undefined;
-  const label = `${most?.conns ?? 16} concurrent connections`;
-  push(
-    label,
-    'aggregate ≥ 0.8× a single connection',
-    one && most && most.conns > 1 ? most.mbps / one.mbps : null,
-    (v) => `${times(v)} (${fmtFixed(most!.mbps, 0)} vs ${fmtFixed(one!.mbps, 0)} MB/s)`,
-    (v) => v >= 0.8,
-  );
-
-  const idle = r.samples.idle;
-  const idleMax = idle.length > 0 ? Math.max(...idle.map((x) => Math.max(x.benchCpu, x.peerCpu))) : null;
-  push(
-    'idle Conn',
-    '~0 CPU after the spin budget (< 1% of a core, each side)',
-    idleMax,
-    (v) => `${v.toFixed(2)}% of a core (higher of the two sides)`,
-    (v) => v < 1,
-  );
-  return rows;
+  return TARGETS.map((t) => {
+    const e = evaluate(r, t.metric);
+    const target = `${t.op === '>=' ? '≥' : '≤'} ${fmtTargetValue(t, t.bound)}`;
+    if (e === null) return { measure: t.measure, target, measured: 'not measured', met: null, value: null };
+    const met = t.op === '>=' ? e.value >= t.bound : e.value <= t.bound;
+    return { measure: t.measure, target, measured: `${fmtTargetValue(t, e.value)}${e.detail ? ` (${e.detail})` : ''}`, met, value: e.value };
+  });
 }
 
 // ---- markdown ---------------------------------------------------------------
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
 
 export function sizeLabel(size: number): string {
   if (size >= MiB && size % MiB === 0) return `${size / MiB} MiB`;
@@ -423,8 +591,13 @@ function fmtInt(v: number): string {
 function fmtFixed(v: number, digits: number): string {
   return new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
 }
-function fmtRatio(v: number | null, digits = 2): string {
-  return v === null ? '–' : `${v.toFixed(digits)}×`;
+function fmtRatio(v: Ratio | number | null, digits = 2): string {
+  if (v === null) return '–';
+  if (typeof v === 'number') return `${v.toFixed(digits)}×`;
+  return `${v.value.toFixed(digits)}×${v.wide ? ' †' : ''}`;
+}
+function fmtPercent(v: Ratio | null): string {
+  return v === null ? '–' : `${(v.value * 100).toFixed(1)}%${v.wide ? ' †' : ''}`;
 }
 
 function table(head: string[], align: string[], rows: string[][]): string {
@@ -439,22 +612,71 @@ function throughputTable(first: string, rows: Array<ThroughputRow & { first: str
   );
 }
 
+function roundTripTable(first: string, rows: LatencyRow[], perSec: string): string {
+  return table(
+    [first, 'Median (µs)', 'p99 (µs)', perSec, 'Spread of medians (µs)', 'Spread of p99 (µs)'],
+    ['---', '---:', '---:', '---:', '---:', '---:'],
+    rows.map((x) => [
+      x.label,
+      fmtFixed(x.median, 1),
+      fmtFixed(x.p99, 1),
+      fmtInt(x.perSec),
+      `${fmtFixed(x.medianMin, 1)}–${fmtFixed(x.medianMax, 1)}`,
+      `${fmtFixed(x.p99Min, 1)}–${fmtFixed(x.p99Max, 1)}`,
+    ]),
+  );
+}
+
+/** A short name of the machine, for the line under every table. */
+export function machineShort(m: MachineInfo): string {
+  const vm = m.virtualized === null ? '' : ' VM';
+  return `${m.cpuModel}, ${m.cores}-core${vm}, Node ${m.node}, ${m.date.slice(0, 10)}`;
+}
+
+function cellsTable<K extends string>(rows: Array<WorkerRow<K>>, columns: Array<{ kind: K; label: string }>): string {
+  const cols = columns.filter((k) => rows.some((x) => x.cells.some((cell) => cell.kind === k.kind)));
+  const cellOf = (row: WorkerRow<K>, kind: K) => row.cells.find((x) => x.kind === kind);
+  const out: string[][] = [];
+  for (const row of rows) {
+    out.push([
+      sizeLabel(row.size),
+      ...cols.map((k) => {
+        const x = cellOf(row, k.kind);
+        return x === undefined ? '–' : `${fmtInt(x.mbps)} (${fmtRatio(x.vsRef)})`;
+      }),
+    ]);
+    out.push([
+      `${sizeLabel(row.size)}, spread`,
+      ...cols.map((k) => {
+        const x = cellOf(row, k.kind);
+        return x === undefined ? '–' : `${fmtInt(x.mbpsMin)}–${fmtInt(x.mbpsMax)}`;
+      }),
+    ]);
+  }
+  return table(['Chunk', ...cols.map((k) => k.label)], ['---:', ...cols.map(() => '---:')], out);
+}
+
 export function markdown(r: Results): string {
   const c = r.config;
   const out: string[] = [];
+  const on = `_Measured on ${machineShort(r.machine)}: absolute figures are this machine's; compare ratios._`;
+  const section = (title: string, ...body: string[]) => out.push(`### ${title}`, ...body, on);
   out.push(`Machine: ${describeMachine(r.machine)}.${c.pinned ? ' Pinned: bench process on CPU 0, peer on CPU 1 (--pin).' : ''}`);
   out.push(
     `Method: ${c.reps} repetitions per cell, median shown; ${c.warmupMs} ms warm-up + ${c.durationMs} ms timed per throughput sample, ` +
-      `${c.latencyMs} ms per latency sample; transports interleaved within each repetition. MB = 10^6 bytes; ` +
-      `"Latency (ns/op)" in the throughput tables is time per chunk (1/Operations per sec), as in the seed; round-trip latency has its own table.`,
+      `${c.latencyMs} ms per round-trip sample; transports and peer libraries interleaved within each repetition. ` +
+      `Memory copy: ${c.memcpyWarmupMs} ms warm-up, the fastest of ${c.memcpySlices} timed slices. MB = 10^6 bytes; ` +
+      `"Latency (ns/op)" in the throughput tables is time per chunk (1/Operations per sec), as in the seed; round trips have their own tables.`,
   );
   const metas: SampleMeta[] = [
     ...r.samples.oneWay,
     ...r.samples.concurrent,
     ...r.samples.latency,
+    ...(r.samples.roundTrip ?? []),
     ...r.samples.idle,
     ...(r.samples.message ?? []),
     ...(r.samples.worker ?? []),
+    ...(r.samples.toWorker ?? []),
   ];
   const known = metas.map((m) => m.foreignCpu).filter((x): x is number => x !== null);
   if (known.length > 0) {
@@ -467,39 +689,107 @@ export function markdown(r: Results): string {
         `(median ${summarize(known).median.toFixed(1)}%); ${policy}.`,
     );
   }
-  for (const t of ONE_WAY_TABLES) {
+  for (const s of r.skipped ?? []) out.push(`Skipped: ${s.what} (${s.reason}).`);
+  const wideNote = `† the ratio rests on a min–max spread wider than ${WIDE_SPREAD}× in at least one of its two cells: read it as a range, not a figure.`;
+
+  const sum = summaryRows(r).filter((x) => x.shmMbps !== null || x.unixVsTcp !== null || x.pipeVsTcp !== null);
+  if (sum.length > 0) {
+    const showZmq = sum.some((x) => x.shmVsZeromq !== null);
+    section(
+      'Summary: one-way throughput, ratios of medians (same run)',
+      table(
+        ['Size', 'shmnet / TCP', 'Unix / TCP', 'Pipe / TCP', 'shmnet / Unix', 'shmnet / Pipe', ...(showZmq ? ['shmnet / zeromq'] : []), 'shmnet / memcpy', 'shmnet (MB/s)'],
+        ['---:', '---:', '---:', '---:', '---:', '---:', ...(showZmq ? ['---:'] : []), '---:', '---:'],
+        sum.map((x) => [
+          sizeLabel(x.size),
+          fmtRatio(x.shmVsTcp),
+          fmtRatio(x.unixVsTcp),
+          fmtRatio(x.pipeVsTcp),
+          fmtRatio(x.shmVsUnix),
+          fmtRatio(x.shmVsPipe),
+          ...(showZmq ? [fmtRatio(x.shmVsZeromq)] : []),
+          fmtPercent(x.shmVsMemcpy),
+          x.shmMbps === null ? '–' : fmtInt(x.shmMbps),
+        ]),
+      ),
+      wideNote,
+    );
+  }
+  const peers = peerRows(r);
+  if (peers.length > 0) {
+    section(
+      'Summary: shmnet against the peer libraries (same run)',
+      'Ratio: shmnet over the peer for throughput and calls/s, the peer\'s median round-trip time over shmnet\'s for round trips; above 1× shmnet is faster, below 1× the peer is.',
+      table(
+        ['Peer', 'Comparison', 'shmnet', 'Peer', 'Ratio'],
+        ['---', '---', '---:', '---:', '---:'],
+        peers.map((x) => [x.peer, x.measure, x.shmnet, x.other, fmtRatio(x.ratio)]),
+      ),
+      wideNote,
+    );
+  }
+  const targets = targetRows(r);
+  if (targets.some((x) => x.met !== null)) {
+    section(
+      'Targets',
+      table(
+        ['Measure', 'Target', 'Measured', 'Met'],
+        ['---', '---', '---', '---'],
+        targets.map((x) => [x.measure, x.target, x.measured, x.met === null ? '–' : x.met ? 'yes' : '**no**']),
+      ),
+    );
+  }
+
+  for (const t of ONE_WAY_SERIES) {
     const rows = oneWayRows(r, t.series);
     if (rows.length === 0) continue;
-    out.push(`### ${t.title}`);
-    out.push(throughputTable('Size (Bytes)', rows.map((x) => ({ ...x, first: fmtInt(x.size) }))));
+    const rejected = r.samples.oneWay.filter((x) => x.series === t.series && x.rejected !== undefined);
+    section(
+      t.title,
+      throughputTable('Size (Bytes)', rows.map((x) => ({ ...x, first: fmtInt(x.size) }))),
+      ...(rejected.length > 0
+        ? [`${rejected.length} sample(s) left out: ${rejected.map((x) => `${sizeLabel(x.size)} ${fmtInt(x.mbps)} MB/s (${x.rejected})`).join('; ')}.`]
+        : []),
+    );
   }
   const conc = concurrentRows(r);
   if (conc.length > 0) {
-    out.push(`### Concurrent shmnet Conns (${sizeLabel(c.concurrentSize)} chunks, aggregate)`);
-    out.push(throughputTable('Concurrency', conc.map((x) => ({ ...x, first: String(x.conns) }))));
+    section(`Concurrent shmnet Conns (${sizeLabel(c.concurrentSize)} chunks, aggregate)`, throughputTable('Concurrency', conc.map((x) => ({ ...x, first: String(x.conns) }))));
   }
   const lat = latencyRows(r);
-  if (lat.length > 0) {
-    out.push(`### Round-trip latency (${c.latencySize}-byte ping-pong)`);
-    out.push(
+  if (lat.length > 0) section(`Round-trip latency (${c.latencySize}-byte ping-pong)`, roundTripTable('Transport', lat, 'Round trips/s'));
+  const rpc = roundTripRows(r, 'rpc');
+  if (rpc.length > 0) {
+    section(
+      'Request/response between two processes (64 bytes, one request in flight)',
+      'MessageConn sends a 64-byte object (MessagePack) to an echo in the peer process and waits for it; zeromq sends 64 raw bytes from a Request to a Reply socket over `ipc://` (no serialisation).',
+      roundTripTable('Transport', rpc, 'Round trips/s'),
+    );
+  }
+  const grpc = roundTripRows(r, 'grpc');
+  if (grpc.length > 0) {
+    section(
+      'gRPC unary calls (one call in flight)',
+      'One @grpc/grpc-js server in the peer process, an Echo method (bytes in, bytes out); calls/s is calls completed over the timed window. The grpc-js client cannot take a custom transport, so shmnet is reached with gRPC over `node:http2` and `createConnection`; the same client over the Unix socket isolates the transport.',
       table(
-        ['Transport', 'Median (µs)', 'p99 (µs)', 'Round trips/s', 'Spread of medians (µs)', 'Spread of p99 (µs)'],
+        ['Client, transport', 'Payload', 'Calls/s', 'Median (µs)', 'p99 (µs)', 'Spread of medians (µs)'],
         ['---', '---:', '---:', '---:', '---:', '---:'],
-        lat.map((x) => [
-          x.label,
-          fmtFixed(x.median, 1),
-          fmtFixed(x.p99, 1),
-          fmtInt(1e6 / x.median),
-          `${fmtFixed(x.medianMin, 1)}–${fmtFixed(x.medianMax, 1)}`,
-          `${fmtFixed(x.p99Min, 1)}–${fmtFixed(x.p99Max, 1)}`,
-        ]),
+        grpc.map((x) => [x.label, sizeLabel(x.size), fmtInt(x.perSec), fmtFixed(x.median, 1), fmtFixed(x.p99, 1), `${fmtFixed(x.medianMin, 1)}–${fmtFixed(x.medianMax, 1)}`]),
       ),
+    );
+  }
+  const tasks = roundTripRows(r, 'tasks');
+  if (tasks.length > 0) {
+    section(
+      'Task round trips, main thread ↔ one worker thread (64-byte object)',
+      'piscina is a worker pool over MessagePort (a data point for tasks, not for bytes); the other rows are the same echo without a pool.',
+      roundTripTable('Path', tasks, 'Round trips/s'),
     );
   }
   const idle = r.samples.idle;
   if (idle.length > 0) {
-    out.push('### Idle shmnet Conn');
-    out.push(
+    section(
+      'Idle shmnet Conn',
       table(
         ['Idle after', 'Window', 'CPU, bench side', 'CPU, peer side'],
         ['---:', '---:', '---:', '---:'],
@@ -507,48 +797,13 @@ export function markdown(r: Results): string {
       ),
     );
   }
-  const sum = summaryRows(r).filter((x) => x.shmMbps !== null || x.unixVsTcp !== null || x.pipeVsTcp !== null);
-  if (sum.length > 0) {
-    out.push('### Summary (ratios of medians, same run)');
-    out.push(
-      table(
-        ['Size', 'shmnet (MB/s)', 'shmnet / TCP', 'Unix / TCP', 'Pipe / TCP', 'shmnet / Unix', 'shmnet / Pipe', 'shmnet / memcpy'],
-        ['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
-        sum.map((x) => [
-          sizeLabel(x.size),
-          x.shmMbps === null ? '–' : fmtFixed(x.shmMbps, 0),
-          fmtRatio(x.shmVsTcp),
-          fmtRatio(x.unixVsTcp),
-          fmtRatio(x.pipeVsTcp),
-          fmtRatio(x.shmVsUnix),
-          fmtRatio(x.shmVsPipe),
-          x.shmVsMemcpy === null ? '–' : `${(x.shmVsMemcpy * 100).toFixed(1)}%`,
-        ]),
-      ),
-    );
-  }
-  const oneWayRun = r.config.tables.some((t) => t !== 'message' && t !== 'worker');
-  if (oneWayRun) {
-    out.push('### Targets (issue 4)');
-    out.push(
-      table(
-        ['Measure', 'Target', 'Measured', 'Met'],
-        ['---', '---', '---', '---'],
-        targetRows(r).map((x) => [x.measure, x.target, x.measured, x.met === null ? '–' : x.met ? 'yes' : '**no**']),
-      ),
-    );
-  }
   const msg = messageRows(r);
   if (msg.length > 0) {
-    out.push(
-      `### MessageConn, ${c.messageBytes}-byte objects, one-way between two processes (message mode target ≥ 1,000,000 messages/s (issue 6))`,
-    );
-    out.push(
+    section(
+      `MessageConn, ${c.messageBytes}-byte objects, one-way between two processes`,
       `The peer process sends without pause (\`send()\`, waiting for 'drain' when it returns false), the bench process counts 'message' ` +
         `events and checks every id arrives in order; messages/s is the count in a ${c.durationMs} ms window after ${c.warmupMs} ms of ` +
         `warm-up; MB/s counts ${c.messageFrameBytes}-byte frames (MessagePack + 4-byte length).`,
-    );
-    out.push(
       table(
         ['Transport', 'Messages/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (messages/s, min–max)', 'vs TCP fallback'],
         ['---', '---:', '---:', '---:', '---:', '---:'],
@@ -565,36 +820,25 @@ export function markdown(r: Results): string {
   }
   const wrk = workerRows(r);
   if (wrk.length > 0) {
-    out.push(
-      '### Worker channel vs MessagePort, worker → main thread, one-way ' +
-        '(worker channel target ≥ 10× MessagePort clone at 1 KiB, ≥ 2× at 64 KiB (issue 6))',
-    );
-    out.push(
+    section(
+      'Worker channel vs MessagePort, worker → main thread, one-way',
       `MB/s (ratio to MessagePort clone at the same size); the second row of each size is the min–max spread (MB/s). ` +
         `Each sample starts a fresh worker that writes without pause (channel: \`write()\` false → 'drain'; MessagePort: ` +
         `at most 4 MiB unacknowledged); the main thread counts the bytes it receives in a ${c.workerDurationMs} ms window ` +
         `after ${c.workerWarmupMs} ms of warm-up. Transfer posts a fresh, filled ArrayBuffer per chunk.`,
+      cellsTable(wrk, WORKER_COLUMNS),
     );
-    const cols = WORKER_COLUMNS.filter((k) => wrk.some((x) => x.cells.some((cell) => cell.kind === k.kind)));
-    const cellOf = (row: WorkerRow, kind: WorkerKind) => row.cells.find((x) => x.kind === kind);
-    const rows: string[][] = [];
-    for (const row of wrk) {
-      rows.push([
-        sizeLabel(row.size),
-        ...cols.map((k) => {
-          const x = cellOf(row, k.kind);
-          return x === undefined ? '–' : `${fmtInt(x.mbps)} (${fmtRatio(x.vsClone)})`;
-        }),
-      ]);
-      rows.push([
-        `${sizeLabel(row.size)}, spread`,
-        ...cols.map((k) => {
-          const x = cellOf(row, k.kind);
-          return x === undefined ? '–' : `${fmtInt(x.mbpsMin)}–${fmtInt(x.mbpsMax)}`;
-        }),
-      ]);
-    }
-    out.push(table(['Chunk', ...cols.map((k) => k.label)], ['---:', ...cols.map(() => '---:')], rows));
+  }
+  const tow = toWorkerRows(r);
+  if (tow.length > 0) {
+    section(
+      'Worker channel vs thread-stream, main thread → worker, one-way',
+      `MB/s (ratio to thread-stream at the same size); the second row of each size is the min–max spread. Each sample starts a fresh ` +
+        `worker that counts what arrives into a shared counter; the main thread writes without pause (\`write()\` false → 'drain', ` +
+        `for both) and the counter is read over a ${c.workerDurationMs} ms window after ${c.workerWarmupMs} ms; at the end the count must ` +
+        `equal what was written. thread-stream hands its destination UTF-8 strings (pino's use); the chunks are ASCII.`,
+      cellsTable(tow, TO_WORKER_COLUMNS),
+    );
   }
   return out.join('\n\n') + '\n';
 }
@@ -602,13 +846,19 @@ export function markdown(r: Results): string {
 /** Every table as rows, for the JSON file. */
 export function tablesJson(r: Results): Record<string, unknown[]> {
   const t: Record<string, unknown[]> = {};
-  for (const x of ONE_WAY_TABLES) t[x.key] = oneWayRows(r, x.series);
+  for (const x of ONE_WAY_SERIES) t[x.key] = oneWayRows(r, x.series);
   t.concurrent = concurrentRows(r);
   t.latency = latencyRows(r);
+  t.rpc = roundTripRows(r, 'rpc');
+  t.grpc = roundTripRows(r, 'grpc');
+  t.tasks = roundTripRows(r, 'tasks');
   t.idle = r.samples.idle.map(({ stats: _stats, ...rest }) => rest);
   t.summary = summaryRows(r);
+  t.peers = peerRows(r);
   t.targets = targetRows(r);
   t.message = messageRows(r);
   t.worker = workerRows(r);
+  t.toWorker = toWorkerRows(r);
+  t.skipped = r.skipped ?? [];
   return t;
 }

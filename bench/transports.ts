@@ -10,14 +10,21 @@ import { connect, type Conn } from '../src/index.js';
 import type { Peer } from './peer-client.js';
 import { preamble } from './protocol.js';
 
-export type TransportKey = 'shm' | 'shm-park' | 'tcp' | 'unix' | 'pipe';
+export type TransportKey = 'shm' | 'shm-park' | 'tcp' | 'unix' | 'pipe' | 'zeromq';
 
 /** One stream to the peer, after its preamble. */
 export interface Channel {
   readonly id: number;
-  readonly stream: Duplex | Writable;
+  /** The stream under test; null for a library whose API is not a stream (it brings `writeUntil`). */
+  readonly stream: Duplex | Writable | null;
   /** Bytes of payload written so far (cumulative: the pipe channel lives across samples). */
   written: number;
+  /**
+   * Writes `chunk` as fast as the library's own backpressure allows until
+   * `deadline` (performance.now()), counting into `written`. Absent for
+   * streams: throughput.ts writes them with write()/'drain'.
+   */
+  writeUntil?(chunk: Buffer, deadline: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,12 +38,13 @@ export interface Transport {
 
 let nextId = 1;
 
-async function closeStream(s: Duplex | Writable): Promise<void> {
+/** Ends `s` (by `end`, default `s.end()`), reads to the peer's end and waits for 'close'; destroys it after 2 s. */
+export async function closeStream(s: Duplex | Writable, end: () => void = () => s.end()): Promise<void> {
   if (s.destroyed) return;
   const closed = once(s, 'close').catch(() => undefined);
   // Read to the peer's end so 'end' (and then 'close') can happen.
   if ('resume' in s && typeof s.resume === 'function') s.resume();
-  s.end();
+  end();
   const timer = setTimeout(() => s.destroy(), 2000);
   await closed;
   clearTimeout(timer);

@@ -51,8 +51,23 @@ export class TimedWindow {
   ) {
     this.result = new Promise((resolve) => (this.#resolve = resolve));
     this.#openAt = performance.now() + warmMs;
-    this.#timer = setTimeout(this.poll, warmMs);
+    this.#timer = setTimeout(this.#onTimer, warmMs);
   }
+
+  /**
+   * A timer may fire a little before performance.now() reaches its
+   * boundary (libuv's loop clock is coarser), and then poll() does nothing:
+   * re-arm, or a window with no other poller would never close.
+   */
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    const phase = this.#phase;
+    this.poll();
+    if (this.#phase === phase && phase !== 2 && this.#timer === null) {
+      const at = phase === 0 ? this.#openAt : this.#closeAt;
+      this.#timer = setTimeout(this.#onTimer, Math.max(1, at - performance.now()));
+    }
+  };
 
   readonly poll = (): void => {
     if (this.#phase === 2) return;
@@ -66,7 +81,7 @@ export class TimedWindow {
       this.#phase = 1;
       this.#closeAt = now + this.ms;
       if (this.#timer !== null) clearTimeout(this.#timer);
-      this.#timer = setTimeout(this.poll, this.ms);
+      this.#timer = setTimeout(this.#onTimer, this.ms);
       return;
     }
     if (now < this.#closeAt) return;

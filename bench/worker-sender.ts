@@ -16,7 +16,7 @@
  * that it never rewrites one the stream still holds (see `pool`).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { openChannel, type ChannelPort } from '../src/channel/index.js';
+import { openChannel, type ChannelPort } from '../src/index.js';
 import type { WorkerJob } from './worker.js';
 
 /** MessagePort kinds: bytes in flight before the writer waits for an acknowledgement. */

@@ -24,9 +24,10 @@ import { once } from 'node:events';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { createChannel, openChannel, type ChannelPort } from '../src/channel/index.js';
+import { createChannel, openChannel, type ChannelPort } from '../src/index.js';
 import type { Conn } from '../src/index.js';
 import { rates } from './stats.js';
+import { closeStream } from './transports.js';
 import { TimedWindow, withTimeout } from './window.js';
 
 export type WorkerKind = 'channel' | 'tuned' | 'clone' | 'transfer';
@@ -159,14 +160,7 @@ export async function workerOneWay(kind: WorkerKind, size: number, warmMs: numbe
       failure ??= seq.failure;
       return seq.seq;
     };
-    cleanup = async () => {
-      if (conn.destroyed) return;
-      const closed = once(conn, 'close').catch(() => undefined);
-      conn.end();
-      const timer = setTimeout(() => conn.destroy(), 2000);
-      await closed;
-      clearTimeout(timer);
-    };
+    cleanup = () => closeStream(conn);
   } else {
     const mc = new MessageChannel();
     job = { kind, size, port: mc.port2 };
