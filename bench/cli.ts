@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { measureForeign, waitForQuiet } from './foreign.js';
 import { idleCpu } from './idle.js';
 import { roundTrip } from './latency.js';
+import { rpcMarkdown, runRpc, type RpcResults } from './rpc.js';
 import { machineInfo } from './machine.js';
 import { MESSAGE_FRAME_BYTES, MESSAGE_PAYLOAD_BYTES, messageOneWay, type MessageTransport } from './message.js';
 import { Peer } from './peer-client.js';
@@ -30,6 +31,9 @@ import { throughputSvg } from './svg.js';
 import { memcpyOneWay, oneWay, type OneWaySample } from './throughput.js';
 import { PIPE, SHM, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
 import { WORKER_KINDS, WORKER_SIZES, workerOneWay } from './worker.js';
+
+/** The request/response section (rpc.ts), run after the tables. */
+const RPC_KEY = 'rpc';
 
 const USAGE = `usage: shmnet-bench [options]
 
@@ -45,7 +49,9 @@ const USAGE = `usage: shmnet-bench [options]
   --max-foreign PCT  repeat a sample (up to 3 times, after waiting up to 60 s for
                      quiet) when other processes used more than PCT% of a core
                      meanwhile (default 20; --quick: off)
-  --only LIST        run only these tables: ${TABLE_KEYS.join(', ')}
+  --only LIST        run only these tables: ${TABLE_KEYS.join(', ')}, ${RPC_KEY}
+                     (${RPC_KEY}: request/response over HTTP/1.1, HTTP/2, MessageConn
+                     and gRPC; its samples last --latency ms)
   --pin              pin the bench process to CPU 0 and the peer to CPU 1
                      (Linux, needs taskset; for diagnosis, off by default)
   --json FILE        write every sample, the tables and the machine info as JSON
@@ -96,6 +102,7 @@ interface Config {
   idleSettleMs: number;
   idleWindowMs: number;
   tables: TableKey[];
+  rpc: boolean;
   quick: boolean;
   pin: boolean;
   json?: string;
@@ -127,8 +134,11 @@ function parseConfig(argv: string[]): Config | null {
   const reps = values.reps === undefined ? (quick ? 2 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new UsageError(`--reps must be a positive integer, got '${values.reps}'`);
   let tables: TableKey[] = [...TABLE_KEYS];
+  let rpc = true;
   if (values.only !== undefined) {
-    tables = values.only.split(',').map((s) => s.trim()) as TableKey[];
+    const only = values.only.split(',').map((s) => s.trim());
+    rpc = only.includes(RPC_KEY);
+    tables = only.filter((s) => s !== RPC_KEY) as TableKey[];
     for (const t of tables) if (!TABLE_KEYS.includes(t)) throw new UsageError(`--only: unknown table '${t}' (one of ${TABLE_KEYS.join(', ')})`);
   }
   return {
@@ -142,6 +152,7 @@ function parseConfig(argv: string[]): Config | null {
     idleSettleMs: quick ? 50 : 250,
     idleWindowMs: quick ? 100 : 1000,
     tables,
+    rpc,
     quick,
     pin: values.pin === true,
     json: values.json,
@@ -338,13 +349,19 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const results = await run(cfg, argv);
-  process.stdout.write(markdown(results));
+  const results = cfg.tables.length > 0 ? await run(cfg, argv) : null;
+  if (results !== null) process.stdout.write(markdown(results));
+  let rpc: RpcResults | null = null;
+  if (cfg.rpc) {
+    const rpcCfg = { reps: cfg.reps, warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs, maxForeignCpu: cfg.maxForeignCpu, retries: cfg.retries };
+    rpc = await runRpc(rpcCfg, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(`\n${rpcMarkdown(rpc)}`);
+  }
   if (cfg.json !== undefined) {
-    writeFileSync(cfg.json, JSON.stringify({ ...results, tables: tablesJson(results) }, null, 2) + '\n');
+    writeFileSync(cfg.json, JSON.stringify({ ...results, ...(results ? { tables: tablesJson(results) } : null), rpc }, null, 2) + '\n');
     process.stderr.write(`wrote ${cfg.json}\n`);
   }
-  if (cfg.svg !== undefined) {
+  if (cfg.svg !== undefined && results !== null) {
     writeFileSync(cfg.svg, throughputSvg(results));
     process.stderr.write(`wrote ${cfg.svg}\n`);
   }

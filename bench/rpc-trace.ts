@@ -154,7 +154,6 @@ async function clientMain(kind: string, calls: number, spin: number | undefined)
   gap.sort((p, q) => p - q);
   out.push(`| client: response end → next request() | ${quantile(gap, 0.5).toFixed(1)} | ${quantile(gap, 0.99).toFixed(1)} |`);
   process.stdout.write(out.join('\n') + '\n');
-  if (process.env.XRAW) for (let i = skip; i < skip + 8; i++) { const c = stamps[i]!; const s = server[i]!; const r = c.request!; process.stdout.write(['cwrite','swake','handler','swrite','cwake','done'].map((k) => `${k} ${Number(((c[k] ?? s[k]) ?? r) - r) / 1000}`).join('  ') + '\n'); }
   const pick = (s: unknown) => {
     if (s === null || typeof s !== 'object') return null;
     const o = s as Record<string, unknown>;
