@@ -27,12 +27,13 @@ import { measureForeign, waitForQuiet } from './foreign.js';
 import { grpcExchanger } from './grpc.js';
 import { idleCpu } from './idle.js';
 import { roundTrip, roundTrips, type Exchanger } from './latency.js';
+import { rpcMarkdown, runRpc, type RpcResults } from './rpc.js';
 import { machineInfo } from './machine.js';
 import { MESSAGE_FRAME_BYTES, MESSAGE_PAYLOAD_BYTES, messageOneWay, type MessageTransport } from './message.js';
 import { loadPeer, type PeerLibrary } from './optional.js';
 import { Peer } from './peer-client.js';
 import { markdown, sizeLabel, tablesJson, type OneWayRecord, type Results, type SampleMeta, type Skipped } from './report.js';
-import { messageExchanger } from './rpc.js';
+import { messageExchanger } from './message-rpc.js';
 import { ONE_WAY_SERIES, ROUND_TRIP_SERIES, TABLE_KEYS, type TableKey } from './series.js';
 import { median } from './stats.js';
 import { latencySvg, throughputSvg } from './svg.js';
@@ -42,6 +43,9 @@ import { TO_WORKER_KINDS, TO_WORKER_SIZES, toWorkerOneWay, type ToWorkerKind } f
 import { PIPE, SHM, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
 import { WORKER_KINDS, WORKER_SIZES, workerOneWay } from './worker.js';
 import { ZMQ_PUSH, zmqExchanger } from './zeromq.js';
+
+/** The request/response section (rpc.ts), run after the tables. */
+const RPC_KEY = 'reqres';
 
 const USAGE = `usage: shmnet-bench [options]
 
@@ -58,7 +62,9 @@ const USAGE = `usage: shmnet-bench [options]
                      quiet) when other processes used more than PCT% of a core
                      meanwhile (default 20; --quick: off)
   --only LIST        run only these tables and peer libraries:
-                     ${TABLE_KEYS.join(', ')}
+                     ${TABLE_KEYS.join(', ')}, ${RPC_KEY}
+                     (${RPC_KEY}: request/response over HTTP/1.1, HTTP/2, MessageConn
+                     and gRPC; its samples last --latency ms)
   --pin              pin the bench process to CPU 0 and the peer to CPU 1
                      (Linux, needs taskset; for diagnosis, off by default)
   --json FILE        write every sample, the tables and the machine info as JSON
@@ -115,6 +121,7 @@ interface Config {
   idleSettleMs: number;
   idleWindowMs: number;
   tables: TableKey[];
+  rpc: boolean;
   quick: boolean;
   pin: boolean;
   json?: string;
@@ -150,8 +157,11 @@ function parseConfig(argv: string[]): Config | null {
   const reps = values.reps === undefined ? (quick ? 2 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new UsageError(`--reps must be a positive integer, got '${values.reps}'`);
   let tables: TableKey[] = [...TABLE_KEYS];
+  let rpc = true;
   if (values.only !== undefined) {
-    tables = values.only.split(',').map((s) => s.trim()) as TableKey[];
+    const only = values.only.split(',').map((s) => s.trim());
+    rpc = only.includes(RPC_KEY);
+    tables = only.filter((s) => s !== RPC_KEY) as TableKey[];
     for (const t of tables) if (!TABLE_KEYS.includes(t)) throw new UsageError(`--only: unknown table '${t}' (one of ${TABLE_KEYS.join(', ')})`);
   }
   return {
@@ -165,6 +175,7 @@ function parseConfig(argv: string[]): Config | null {
     idleSettleMs: quick ? 50 : 250,
     idleWindowMs: quick ? 100 : 1000,
     tables,
+    rpc,
     quick,
     pin: values.pin === true,
     json: values.json,
@@ -462,17 +473,24 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const results: Results = cfg.report !== undefined ? (JSON.parse(readFileSync(cfg.report, 'utf8')) as Results) : await run(cfg, argv);
-  process.stdout.write(markdown(results));
-  if (cfg.json !== undefined && cfg.report === undefined) {
-    writeFileSync(cfg.json, JSON.stringify({ ...results, tables: tablesJson(results) }, null, 2) + '\n');
+  const fromReport = cfg.report !== undefined ? (JSON.parse(readFileSync(cfg.report, 'utf8')) as Results & { rpc?: RpcResults | null }) : null;
+  const results: Results | null = fromReport ?? (cfg.tables.length > 0 ? await run(cfg, argv) : null);
+  if (results !== null) process.stdout.write(markdown(results));
+  let rpc: RpcResults | null = fromReport?.rpc ?? null;
+  if (cfg.rpc && fromReport === null) {
+    const rpcCfg = { reps: cfg.reps, warmupMs: cfg.warmupMs, durationMs: cfg.latencyMs, maxForeignCpu: cfg.maxForeignCpu, retries: cfg.retries };
+    rpc = await runRpc(rpcCfg, (line) => process.stderr.write(`${line}\n`));
+  }
+  if (rpc !== null) process.stdout.write(`\n${rpcMarkdown(rpc)}`);
+  if (cfg.json !== undefined && fromReport === null) {
+    writeFileSync(cfg.json, JSON.stringify({ ...results, ...(results ? { tables: tablesJson(results) } : null), rpc }, null, 2) + '\n');
     process.stderr.write(`wrote ${cfg.json}\n`);
   }
-  if (cfg.svg !== undefined) {
+  if (cfg.svg !== undefined && results !== null) {
     writeFileSync(cfg.svg, throughputSvg(results));
     process.stderr.write(`wrote ${cfg.svg}\n`);
   }
-  if (cfg.latencySvg !== undefined) {
+  if (cfg.latencySvg !== undefined && results !== null) {
     writeFileSync(cfg.latencySvg, latencySvg(results));
     process.stderr.write(`wrote ${cfg.latencySvg}\n`);
   }

@@ -33,7 +33,7 @@ export interface Measured<T> {
 }
 
 /** Runs `fn` and reports how much CPU everything else on the machine used meanwhile. */
-export async function measureForeign<T>(peer: Peer, fn: () => T | Promise<T>): Promise<Measured<T>> {
+export async function measureForeign<T>(peer: Pick<Peer, 'cpuUsage'>, fn: () => T | Promise<T>): Promise<Measured<T>> {
   const busy0 = machineBusyUs();
   const peer0 = await peer.cpuUsage();
   const own0 = process.cpuUsage();

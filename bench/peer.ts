@@ -28,7 +28,7 @@ import { createServer, type Conn, type Server } from '../src/index.js';
 import { startGrpcPeer } from './grpc.js';
 import { startMessageSender, type MessageSender } from './message.js';
 import { loadPeer, type PeerLibrary } from './optional.js';
-import { messageEchoServers } from './rpc.js';
+import { messageEchoServers } from './message-rpc.js';
 import { startZmqPeer } from './zeromq.js';
 import { MODE_ECHO, MODE_SINK, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
 

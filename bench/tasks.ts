@@ -13,7 +13,7 @@ import { createChannel, MessageConn, openChannel } from '../src/index.js';
 import { InFlight, type Exchanger } from './latency.js';
 import { MESSAGE_FIRST_ID, message64 } from './message.js';
 import { requirePeer } from './optional.js';
-import { exchangerOver } from './rpc.js';
+import { exchangerOver } from './message-rpc.js';
 
 export type TaskKind = 'piscina' | 'channel' | 'port';
 

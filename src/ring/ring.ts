@@ -561,6 +561,16 @@ export class RingConsumer {
   }
 
   /**
+   * Withdraws a park() that is still waiting (the caller polls instead).
+   * Not ordering-critical: a producer that saw the flag first rings one
+   * spurious doorbell; one that sees it cleared rings none, and the
+   * caller's next park() re-checks again.
+   */
+  unpark(): void {
+    Atomics.store(this.controlWords, CONSUMER_PARKED_INDEX, 0);
+  }
+
+  /**
    * True when the producer has ended the stream and every byte before the
    * end has been read.
    */

@@ -22,8 +22,11 @@
  *     stop; the next _read/_write calls pump again;
  *   - the drain stopped at DRAIN_BUDGET with data left: pump again on the
  *     next turn, after timers and I/O had theirs;
- *   - waiting, and the last progress was less than `spin` µs ago: poll again
- *     on the next turn of the event loop (setImmediate);
+ *   - waiting, and the wait policy (wait-policy.ts) says this wait is still
+ *     worth polling: poll again on the next turn of the event loop
+ *     (setImmediate). The policy spins `spin` µs for ordinary waits and,
+ *     for a reply to what we wrote, as long as replies usually take, if
+ *     spinning has been seen to answer sooner than parking;
  *   - otherwise park: set the parked flag(s) in the ring, re-check (the
  *     ring's park() closes the lost-wake-up race), and `signals.sleep()`
  *     until the peer rings. A parked Conn costs no CPU.
@@ -75,6 +78,7 @@ import { codes, ShmnetError } from '../errors.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
 import type { Engine, EngineStats, Transport } from './engine.js';
+import { WaitPolicy } from './wait-policy.js';
 
 /** Largest Buffer pushed to the stream per read. */
 export const READ_CHUNK = 64 * 1024;
@@ -142,6 +146,12 @@ export interface RingStats extends EngineStats {
   ringSize: number;
   parks: number;
   spinTurns: number;
+  /** The wait policy's figures (wait-policy.ts). */
+  replies: number;
+  replySpunUs: number;
+  replyParkedUs: number;
+  replySpinUs: number;
+  spinStalls: number;
   /** NaN when the peer has corrupted the ring. */
   rxOccupancy: number;
   txOccupancy: number;
@@ -156,7 +166,8 @@ export class RingPump implements Engine {
   readonly #rx: RingConsumer;
   readonly #capacity: number;
   #signals: RingSignals | null = null;
-  readonly #spinMs: number;
+  /** How long each wait polls before parking (wait-policy.ts). */
+  readonly #policy: WaitPolicy;
   readonly #noun: string;
   readonly #trackPeaks: boolean;
   readonly #startError: Error | null;
@@ -174,8 +185,8 @@ export class RingPump implements Engine {
   #pumping = false;
   #again = false;
   #immediate: NodeJS.Immediate | null = null;
-  /** performance.now() of the last progress while waiting; 0 when not waiting. */
-  #waitingSince = 0;
+  /** The read side parked and waits for the doorbell. */
+  #readParked = false;
   /** Bytes this turn of the event loop may still push (see #enter). */
   #budget = DRAIN_BUDGET;
   /** The last drain stopped at the budget with data left. */
@@ -199,7 +210,7 @@ export class RingPump implements Engine {
     this.#tx = init.tx;
     this.#rx = init.rx;
     this.#capacity = init.tx.capacity;
-    this.#spinMs = init.spin / 1000;
+    this.#policy = new WaitPolicy({ baseUs: init.spin });
     this.#noun = init.noun;
     this.#trackPeaks = init.trackPeaks;
     this.#startError = init.startError;
@@ -354,6 +365,7 @@ export class RingPump implements Engine {
       chunksOut: this.#chunksOut,
       parks: this.#parks,
       spinTurns: this.#spinTurns,
+      ...this.#policy.stats(),
       rxOccupancy: closed ? 0 : this.#occupancy(true),
       txOccupancy: closed ? 0 : this.#occupancy(false),
     };
@@ -400,6 +412,13 @@ export class RingPump implements Engine {
   #wrote(n: number): void {
     this.#chunksOut++;
     this.#conn._countWritten(n);
+    // A request went out while we slept: poll for its answer if that has
+    // paid off before (the policy knows), instead of waiting for a bell.
+    if (this.#policy.wrote() && this.#readParked) {
+      this.#readParked = false;
+      this.#rx.unpark();
+      this.#schedule();
+    }
   }
 
   #failPendingWrite(): void {
@@ -444,6 +463,7 @@ export class RingPump implements Engine {
     }
     this.#pumping = true;
     this.#yielded = false;
+    this.#readParked = false;
     let progress = false;
     try {
       do {
@@ -514,6 +534,8 @@ export class RingPump implements Engine {
         buf = rx.readBuffer(READ_CHUNK);
       }
       if (buf === null) break;
+      // Before the push: an answer written from inside it starts the next wait.
+      if (!moved) this.#policy.received();
       moved = true;
       this.#chunksIn++;
       conn._countRead(buf.length);
@@ -541,10 +563,10 @@ export class RingPump implements Engine {
     const signals = this.#signals!;
     const waitWrite = this.#wChunks !== null;
     const waitRead = this.#wantRead && !this.#rxEnded;
+    if (progress) this.#policy.moved();
     if (this.#yielded && waitRead) {
       // Not waiting: there is more to read (also after the peer closed,
       // since what it left in the ring is ours). Let the loop turn, then go on.
-      this.#waitingSince = 0;
       signals.waiting(true);
       this.#schedule();
       return;
@@ -552,23 +574,20 @@ export class RingPump implements Engine {
     // Nobody wakes us once the peer closed: it left everything in the ring
     // and drain() takes it; a pending write was failed.
     if ((!waitWrite && !waitRead) || this.#state !== OPEN || signals.pollPeerClosed()) {
-      this.#waitingSince = 0;
       signals.waiting(false);
       return;
     }
     signals.waiting(true);
-    const now = this.#spinMs > 0 ? performance.now() : 0;
-    if (progress || this.#waitingSince === 0) this.#waitingSince = now;
-    if (now - this.#waitingSince < this.#spinMs) {
+    if (this.#policy.spin()) {
       this.#spinTurns++;
       this.#schedule();
       return;
     }
     // Park: flag, then re-check inside park(); if something arrived meanwhile, go on.
     this.#parks++;
-    this.#waitingSince = 0;
     const readReady = waitRead && this.#rx.park();
     const writeReady = waitWrite && this.#tx.park();
     if (readReady || writeReady || signals.sleep(waitRead, waitWrite)) this.#schedule();
+    else this.#readParked = waitRead;
   }
 }
