@@ -33,7 +33,6 @@
 #include "shm.h"
 
 #include <errno.h>
-#include <io.h>
 #include <windows.h>
 
 #include <cstring>
@@ -48,6 +47,9 @@
 #ifndef FILE_MAP_LARGE_PAGES
 #define FILE_MAP_LARGE_PAGES 0x20000000
 #endif
+
+// Exported by node.exe (uv.h declares it; node-gyp's node.lib links it).
+extern "C" HANDLE uv_get_osfhandle(int fd);
 
 namespace shmnet {
 
@@ -179,8 +181,10 @@ Status ShmUnlink(const char* name) {
   return Ok();
 }
 
-// libuv's fds on Windows are CRT descriptors over OS handles.
-Handle FdHandle(int fd) { return static_cast<Handle>(_get_osfhandle(fd)); }
+// libuv's fds on Windows are descriptors of the C runtime node.exe links,
+// whose table an addon's own runtime does not share: only node.exe's libuv
+// can turn one into its HANDLE.
+Handle FdHandle(int fd) { return reinterpret_cast<Handle>(uv_get_osfhandle(fd)); }
 
 Status HandleSize(Handle h, uint64_t* size) {
   LARGE_INTEGER li;
@@ -224,7 +228,7 @@ static bool Prefetch(void* p, size_t length) {
   return fn(GetCurrentProcess(), 1, &range, 0) != 0;
 }
 
-// `h` is a file handle (from _get_osfhandle on the JS fd) or a section
+// `h` is a file handle (FdHandle of the JS fd) or a section
 // handle from ShmOpen; a file handle needs its own section first.
 Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, int* preload,
                  int* huge) {

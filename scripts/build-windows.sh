@@ -20,8 +20,9 @@ headers=$(node -p "require('node-api-headers').include_dir")
 addon_api=$(node -p "require('node-addon-api').include_dir")
 def=$(node -p "require('node-api-headers').def_paths.node_api_def")
 mkdir -p "$out"
-# The import library: the functions node.exe exports, bound to node.exe by name.
-sed 's/^NAME .*/LIBRARY node.exe/' "$def" > "$out/node_api.def"
+# The import library: the functions node.exe exports, bound to node.exe by
+# name: Node-API, and libuv's uv_get_osfhandle (fd -> HANDLE, see shm_win.cc).
+{ sed 's/^NAME .*/LIBRARY node.exe/' "$def"; echo; echo uv_get_osfhandle; } > "$out/node_api.def"
 "$DLLTOOL" -d "$out/node_api.def" -l "$out/libnode.a" -D node.exe
 "$CXX" -std=c++17 -O2 -shared -o "$out/shmnet.node" \
   -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION \
