@@ -19,11 +19,17 @@ export function test(name, fn, { timeout = 240_000 } = {}) {
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Starts test/windows/peer.mjs in a new node process (the same node.exe), stdout and stderr to ours. */
-export function startPeer(cfg) {
-  const child = spawn(process.execPath, [join(here, 'peer.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit'] });
+export function startPeer(cfg, env = {}) {
+  const child = spawn(process.execPath, [join(here, 'peer.mjs'), JSON.stringify(cfg)], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return child;
 }
+
+/** What a connection's stats().segment says where descriptors cannot be passed (Windows) and where they can. */
+export const SEGMENT = process.platform === 'linux' ? 'memfd' : 'named';
 
 /** A pipe name no other test uses. */
 let pipes = 0;
