@@ -24,7 +24,7 @@ mkdir -p "$out"
 # name: Node-API, and libuv's uv_get_osfhandle (fd -> HANDLE, see shm_win.cc).
 { sed 's/^NAME .*/LIBRARY node.exe/' "$def"; echo; echo uv_get_osfhandle; } > "$out/node_api.def"
 "$DLLTOOL" -d "$out/node_api.def" -l "$out/libnode.a" -D node.exe
-"$CXX" -std=c++17 -O2 -shared -o "$out/shmnet.node" \
+"$CXX" -std=c++20 -O2 -shared -o "$out/shmnet.node" \
   -DNAPI_VERSION=8 -DNAPI_DISABLE_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED -DBUILDING_NODE_EXTENSION \
   -DSHMNET_NODE_API_ONLY -I"$headers" -I"$addon_api" \
   -Wall -Wextra -Wno-unused-parameter -Wno-cast-function-type \

@@ -20,7 +20,8 @@ const require = createRequire(join(root, 'package.json'));
 function haveAddon() {
   try {
     const binding = require('node-gyp-build')(root);
-    return binding.nodeAbi === Number(process.versions.modules);
+    // 0: a Node-API-only build (Windows), not tied to one Node ABI.
+    return binding.nodeAbi === 0 || binding.nodeAbi === Number(process.versions.modules);
   } catch {
     return false;
   }
