@@ -12,11 +12,31 @@
 // the same bit copy Node's own Node-API implementation does.
 // File mappings reach JS as a detachable external ArrayBuffer so close()
 // unmaps at once, deterministically.
+//
+// Windows builds stay within Node-API (SHMNET_NODE_API_ONLY): node.exe
+// exports V8's C++ API with MSVC's name mangling and library layout, which
+// no other toolchain can link, and one code path on Windows means the path
+// that is tested is the one that ships. There, shared mappings reach JS as
+// external (non-shared) ArrayBuffers over the same memory: the ring needs
+// only Atomics.load/store on them, which work on any Int32Array, and it
+// never waits with Atomics.wait across processes.
+
+#if defined(_WIN32) && !defined(SHMNET_NODE_API_ONLY)
+#define SHMNET_NODE_API_ONLY 1
+#endif
 
 #include <napi.h>
+#ifndef SHMNET_NODE_API_ONLY
+// node_version.h defines NAPI_VERSION (the newest this Node offers) without
+// an #ifndef on some Node lines; keep the one binding.gyp asks for.
+#pragma push_macro("NAPI_VERSION")
+#undef NAPI_VERSION
 #include <node_version.h>
+#undef NAPI_VERSION
+#pragma pop_macro("NAPI_VERSION")
 #include <v8.h>
 #include <v8-version.h>
+#endif
 
 #include <cstring>
 #include <mutex>
@@ -32,7 +52,7 @@
 // uses V8's C++ API, its binary is tied to the Node ABI it was built for:
 // it exports NODE_MODULE_VERSION and src/native.ts refuses a binary built
 // for another Node before any V8 call is made.
-#if V8_MAJOR_VERSION < 8
+#if !defined(SHMNET_NODE_API_ONLY) && V8_MAJOR_VERSION < 8
 #error "shmnet needs V8 8.0 or later (Node.js 14 or later)"
 #endif
 
@@ -40,6 +60,7 @@ namespace {
 
 using shmnet::Status;
 
+#ifndef SHMNET_NODE_API_ONLY
 napi_value ToNapi(v8::Local<v8::Value> local) {
   napi_value v;
   static_assert(sizeof(v) == sizeof(local), "napi_value is a v8::Local");
@@ -52,6 +73,7 @@ v8::Local<v8::Value> ToV8(napi_value v) {
   std::memcpy(static_cast<void*>(&local), &v, sizeof(v));
   return local;
 }
+#endif  // !SHMNET_NODE_API_ONLY
 
 Napi::Value StatusValue(Napi::Env env, const Status& s) {
   if (s.err == 0) return env.Undefined();
@@ -70,6 +92,35 @@ bool Bool(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Bo
 void UnmapDeleter(void* data, size_t length, void*) { shmnet::Unmap(data, length); }
 void SysvDeleter(void* data, size_t, void*) { shmnet::SysvDetach(data); }
 
+#ifdef SHMNET_NODE_API_ONLY
+// A shared mapping as an external ArrayBuffer whose finalizer unmaps once
+// the last reference is collected, as the SharedArrayBuffer's deleter does.
+using Deleter = void (*)(void* data, size_t length, void* deleter_data);
+
+struct SharedMapping {
+  size_t length;
+  Deleter deleter;
+};
+
+void FinalizeShared(Napi::Env, void* data, SharedMapping* m) {
+  m->deleter(data, m->length, nullptr);
+  delete m;
+}
+
+Napi::Value NewShared(Napi::Env env, void* data, size_t length, Deleter deleter) {
+  return Napi::ArrayBuffer::New(env, data, length, FinalizeShared, new SharedMapping{length, deleter});
+}
+
+// Every buffer the addon hands out is an ArrayBuffer in this build. Node-API
+// cannot look inside a SharedArrayBuffer, so one resolves to nothing.
+bool BufferInfo(const Napi::Value& value, void** data, size_t* length) {
+  if (!value.IsArrayBuffer()) return false;
+  Napi::ArrayBuffer a = value.As<Napi::ArrayBuffer>();
+  *data = a.Data();
+  *length = a.ByteLength();
+  return true;
+}
+#else
 Napi::Value NewShared(Napi::Env env, void* data, size_t length, v8::BackingStore::DeleterCallback deleter) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::shared_ptr<v8::BackingStore> store =
@@ -77,6 +128,7 @@ Napi::Value NewShared(Napi::Env env, void* data, size_t length, v8::BackingStore
   v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
   return Napi::Value(env, ToNapi(sab));
 }
+#endif  // SHMNET_NODE_API_ONLY
 
 // ---- file mappings as detachable ArrayBuffer ------------------------------
 
@@ -101,6 +153,7 @@ void FinalizeMapping(Napi::Env, void*, Mapping* m) {
   delete m;
 }
 
+#ifndef SHMNET_NODE_API_ONLY
 bool BufferInfo(const Napi::Value& value, void** data, size_t* length) {
   v8::Local<v8::Value> l = ToV8(value);
   if (l->IsSharedArrayBuffer()) {
@@ -117,6 +170,7 @@ bool BufferInfo(const Napi::Value& value, void** data, size_t* length) {
   }
   return false;
 }
+#endif  // !SHMNET_NODE_API_ONLY
 
 // Resolves [off, off + len) of an (Shared)ArrayBuffer to an address.
 // False for anything else, a detached buffer, or a range outside it.
@@ -408,7 +462,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sysvSize", Napi::Function::New(env, SysvSize));
   exports.Set("sysvAttach", Napi::Function::New(env, SysvAttach));
   exports.Set("sysvRemove", Napi::Function::New(env, SysvRemove));
+#ifdef SHMNET_NODE_API_ONLY
+  // 0: Node-API only, not tied to one Node ABI.
+  exports.Set("nodeAbi", Napi::Number::New(env, 0));
+#else
   exports.Set("nodeAbi", Napi::Number::New(env, NODE_MODULE_VERSION));
+#endif
   exports.Set("platform", Napi::String::New(env,
 #if defined(_WIN32)
                                             "win32"

@@ -2,9 +2,17 @@
 //
 // Written to compile by construction; it is not built or tested on the
 // Linux machines this project runs CI on (see the README's platform table).
-// Named shared memory lives in the "Local\" namespace and disappears when
-// the last handle closes, so ShmUnlink has nothing to remove. SysV shared
-// memory does not exist on Windows and reports ENOSYS.
+// Named shared memory lives in the "Local\" namespace. Windows removes a
+// name when the last handle to its section closes (views do not count), so
+// POSIX's "the name lives until shm_unlink" is kept by a handle of the
+// creator's own: ShmOpen keeps one for each name it created, and ShmUnlink
+// (or the creator's exit) closes it. From then on the name is gone and the
+// memory lives as long as a view of it. SysV shared memory does not exist on
+// Windows and reports ENOSYS.
+//
+// Which handles are sections (rather than files) is tracked here too:
+// GetFileType cannot tell them apart everywhere (Wine reports a section as
+// FILE_TYPE_DISK).
 //
 // Preloading uses PrefetchVirtualMemory (Windows 8+), looked up at run time
 // so the file compiles whatever _WIN32_WINNT the build sets; huge pages are
@@ -25,11 +33,13 @@
 #include "shm.h"
 
 #include <errno.h>
-#include <io.h>
 #include <windows.h>
 
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #ifndef SEC_LARGE_PAGES
 #define SEC_LARGE_PAGES 0x80000000
@@ -37,6 +47,9 @@
 #ifndef FILE_MAP_LARGE_PAGES
 #define FILE_MAP_LARGE_PAGES 0x20000000
 #endif
+
+// Exported by node.exe (uv.h declares it; node-gyp's node.lib links it).
+extern "C" HANDLE uv_get_osfhandle(int fd);
 
 namespace shmnet {
 
@@ -71,6 +84,17 @@ static std::wstring LocalName(const char* name) {
     w += tail;
   }
   return w;
+}
+
+// Names this process created and has not unlinked: the handle that keeps each.
+static std::mutex table_mutex;
+static std::unordered_map<std::wstring, HANDLE> kept_names;
+// Section handles ShmOpen returned and HandleClose has not closed.
+static std::unordered_set<HANDLE> sections;
+
+static bool IsSection(HANDLE h) {
+  std::lock_guard<std::mutex> lock(table_mutex);
+  return sections.count(h) != 0;
 }
 
 size_t PageSize() {
@@ -122,18 +146,45 @@ Status ShmOpen(const char* name, int flags, int mode, uint64_t size, Handle* out
     CloseHandle(h);
     return s;
   }
+  if (*created) {
+    HANDLE keep = nullptr;
+    if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &keep, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+      Status s = Fail("DuplicateHandle");
+      CloseHandle(h);
+      return s;
+    }
+    std::lock_guard<std::mutex> lock(table_mutex);
+    kept_names[wname] = keep;
+  }
+  {
+    std::lock_guard<std::mutex> lock(table_mutex);
+    sections.insert(h);
+  }
   *actual_size = *created ? size : static_cast<uint64_t>(info.RegionSize);
   *out = reinterpret_cast<Handle>(h);
   return Ok();
 }
 
+// Closes the handle that keeps a name this process created. A name of
+// another process cannot be removed from here; it goes with its creator's
+// handles.
 Status ShmUnlink(const char* name) {
-  (void)name;
+  HANDLE keep = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(table_mutex);
+    auto it = kept_names.find(LocalName(name));
+    if (it == kept_names.end()) return Ok();
+    keep = it->second;
+    kept_names.erase(it);
+  }
+  if (!CloseHandle(keep)) return Fail("CloseHandle");
   return Ok();
 }
 
-// libuv's fds on Windows are CRT descriptors over OS handles.
-Handle FdHandle(int fd) { return static_cast<Handle>(_get_osfhandle(fd)); }
+// libuv's fds on Windows are descriptors of the C runtime node.exe links,
+// whose table an addon's own runtime does not share: only node.exe's libuv
+// can turn one into its HANDLE.
+Handle FdHandle(int fd) { return reinterpret_cast<Handle>(uv_get_osfhandle(fd)); }
 
 Status HandleSize(Handle h, uint64_t* size) {
   LARGE_INTEGER li;
@@ -143,6 +194,10 @@ Status HandleSize(Handle h, uint64_t* size) {
 }
 
 Status HandleClose(Handle h) {
+  {
+    std::lock_guard<std::mutex> lock(table_mutex);
+    sections.erase(reinterpret_cast<HANDLE>(h));
+  }
   if (!CloseHandle(reinterpret_cast<HANDLE>(h))) return Fail("CloseHandle");
   return Ok();
 }
@@ -173,7 +228,7 @@ static bool Prefetch(void* p, size_t length) {
   return fn(GetCurrentProcess(), 1, &range, 0) != 0;
 }
 
-// `h` is a file handle (from _get_osfhandle on the JS fd) or a section
+// `h` is a file handle (FdHandle of the JS fd) or a section
 // handle from ShmOpen; a file handle needs its own section first.
 Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, void** addr, int* preload,
                  int* huge) {
@@ -184,7 +239,7 @@ Status MapHandle(Handle h, uint64_t offset, size_t length, int prot, int flags, 
   DWORD access = prot == kProtRead ? FILE_MAP_READ : (prot == kProtCopyOnWrite ? FILE_MAP_COPY : FILE_MAP_WRITE);
   HANDLE section = raw;
   bool own_section = false;
-  if (GetFileType(raw) == FILE_TYPE_DISK) {
+  if (!IsSection(raw)) {
     section = CreateFileMappingW(raw, nullptr, page, 0, 0, nullptr);
     if (section == nullptr) return Fail("CreateFileMapping");
     own_section = true;

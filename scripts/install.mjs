@@ -22,7 +22,8 @@ const require = createRequire(join(root, 'package.json'));
  * `require` and hide the one node-gyp writes over it.
  */
 function haveAddon() {
-  const probe = `const b = require('node-gyp-build')(${JSON.stringify(root)}); process.exit(b.nodeAbi === Number(process.versions.modules) ? 0 : 1);`;
+  // nodeAbi 0: a Node-API-only build (Windows), not tied to one Node ABI.
+  const probe = `const b = require('node-gyp-build')(${JSON.stringify(root)}); process.exit(b.nodeAbi === 0 || b.nodeAbi === Number(process.versions.modules) ? 0 : 1);`;
   const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
   return r.status === 0;
 }

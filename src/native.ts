@@ -52,7 +52,7 @@ export interface MapResult<B extends ArrayBufferLike> {
 }
 
 interface Binding {
-  /** NODE_MODULE_VERSION of the Node the addon was built against. */
+  /** NODE_MODULE_VERSION of the Node the addon was built against; 0 for a Node-API-only build. */
   nodeAbi: number;
   platform: 'linux' | 'darwin' | 'win32';
   pageSize(): number;
@@ -102,8 +102,9 @@ function packageRoot(): string {
 const binding: Binding = require('node-gyp-build')(packageRoot());
 // The addon uses V8's C++ API for external SharedArrayBuffers, so it is
 // tied to one Node ABI, like any non-Node-API addon: refuse a binary built
-// for another Node before any of its V8 calls can run.
-if (binding.nodeAbi !== Number(process.versions.modules)) {
+// for another Node before any of its V8 calls can run. A Node-API-only
+// build (Windows) reports 0 and loads in any Node.
+if (binding.nodeAbi !== 0 && binding.nodeAbi !== Number(process.versions.modules)) {
   throw new ShmnetError(
     codes.ADDON_MISMATCH,
     `shmnet: the native addon was built for Node ABI ${binding.nodeAbi}, but this is Node ${process.version} (ABI ${process.versions.modules}); rebuild it with \`npm rebuild shmnet\``,
