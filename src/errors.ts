@@ -40,6 +40,13 @@ export type ShmnetErrorCode = (typeof codes)[keyof typeof codes];
 
 const kShmnetError = Symbol.for('shmnet.error');
 
+/** The brand of an error made by any copy of this module, or undefined. */
+function brandOf(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const b = (v as Record<symbol, unknown>)[kShmnetError];
+  return typeof b === 'string' ? b : undefined;
+}
+
 export interface SyscallInfo {
   /** Positive errno number. */
   errno?: number;
@@ -77,7 +84,7 @@ export class ShmnetError extends Error {
   }
 
   static override [Symbol.hasInstance](v: unknown): boolean {
-    return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[kShmnetError] === 'error';
+    return brandOf(v) === 'error';
   }
 
   get [kShmnetError](): string {
@@ -92,6 +99,9 @@ export class ShmnetTypeError extends TypeError {
     super(message);
     decorate(this as unknown as Error & Record<string, unknown>, code);
   }
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return brandOf(v) === 'type';
+  }
   get [kShmnetError](): string {
     return 'type';
   }
@@ -104,13 +114,16 @@ export class ShmnetRangeError extends RangeError {
     super(message);
     decorate(this as unknown as Error & Record<string, unknown>, code);
   }
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return brandOf(v) === 'range';
+  }
   get [kShmnetError](): string {
     return 'range';
   }
 }
 
 export function isShmnetError(v: unknown): v is ShmnetError | ShmnetTypeError | ShmnetRangeError {
-  return typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[kShmnetError] === 'string';
+  return brandOf(v) !== undefined;
 }
 
 // ---- syscall failures ----------------------------------------------------

@@ -32,7 +32,7 @@ export function createMemfdRegion(size: number): { region: MappedRegion; handle:
   const { handle } = native.memfdCreate('shmnet', size);
   try {
     const mapped = native.mapShared(handle, 0, size, native.PROT_READ_WRITE, 0);
-    return { region: new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size, release: () => {} }), handle };
+    return { region: new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size }), handle };
   } catch (err) {
     native.handleClose(handle);
     throw err;
@@ -104,7 +104,7 @@ export function mapRegionFd(fd: number, size: number): MappedRegion {
       throw new ShmnetError(codes.HANDSHAKE, 'the region descriptor is not sealed against resizing');
     }
     const mapped = native.mapShared(fd, 0, size, native.PROT_READ_WRITE, 0);
-    return new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size, release: () => {} });
+    return new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size });
   } finally {
     native.handleClose(fd);
   }

@@ -27,8 +27,7 @@ import { hostId } from './host-id.js';
 import type { HandshakeOutcome } from './outcome.js';
 import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage, type TransportChoice } from './messages.js';
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
-import { canPassFd, createMemfdSegment, sendRegionFd } from './memfd.js';
-import * as native from '../native.js';
+import { canPassFd, closeMemfdHandle, createMemfdSegment, sendRegionFd, type MemfdSegment } from './memfd.js';
 
 export interface ServerHandshakeOptions {
   transport: TransportChoice;
@@ -42,10 +41,9 @@ export interface ServerHandshakeOptions {
 class ServerExchange extends Exchange<HandshakeOutcome> {
   #state: 'hello' | 'reply' | 'fallback' = 'hello';
   #hello: HelloMessage | undefined;
+  /** The segment offered, until ACK or cleanup: a named one, or a memfd. */
   #segment: Segment | null = null;
-  /** The memfd behind #segment until it has been sent (nameless segments). */
-  #fdHandle = -1;
-  #memfd = false;
+  #memfd: MemfdSegment | null = null;
   readonly #started = performance.now();
 
   constructor(socket: Socket, private readonly opts: ServerHandshakeOptions) {
@@ -84,15 +82,12 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
       hello.ringSize === 0 ? this.opts.ringSize : Math.max(MIN_CAPACITY, Math.min(hello.ringSize, this.opts.maxRingSize, MAX_CAPACITY));
     if (hello.fdPassing && canPassFd(this.socket)) {
       try {
-        const m = createMemfdSegment(capacity);
-        this.#segment = { name: 'memfd', region: m.region, capacity: m.capacity, token: m.token };
-        this.#fdHandle = m.handle;
-        this.#memfd = true;
+        this.#memfd = createMemfdSegment(capacity);
       } catch {
         // memfd unavailable (old kernel, seccomp): the named kind below.
       }
     }
-    if (this.#segment === null) {
+    if (this.#memfd === null) {
       try {
         this.#segment = createSegment(capacity);
       } catch (err) {
@@ -101,17 +96,18 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         return this.#fallback(`cannot create shared memory: ${e.message}`);
       }
     }
-    const s = this.#segment;
+    const s = (this.#memfd ?? this.#segment)!;
     this.send(
       encodeMessage({
         type: 'mapinfo',
         version: PROTOCOL_VERSION,
-        name: s.name,
+        // A memfd has no name; the field is then only a label.
+        name: this.#segment?.name ?? 'memfd',
         size: s.region.size,
         ringSize: s.capacity,
         token: s.token,
         serverPid: process.pid,
-        fd: this.#memfd,
+        fd: this.#memfd !== null,
       }),
     );
     this.#state = 'reply';
@@ -119,22 +115,24 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
 
   #onReply(frame: unknown): void {
     const reply = parseClientReply(frame);
-    const s = this.#segment!;
+    const m = this.#memfd;
+    const s = (m ?? this.#segment)!;
     if (reply.type === 'fdready') {
-      if (!this.#memfd || this.#fdHandle < 0) throw new ShmnetError(codes.HANDSHAKE, 'FDREADY without a descriptor to send');
+      if (m === null || m.handle < 0) throw new ShmnetError(codes.HANDSHAKE, 'FDREADY without a descriptor to send');
       // MAPINFO has been read by the client, so nothing of ours is queued ahead of this byte.
-      sendRegionFd(this.socket, this.#fdHandle);
-      this.#closeFd();
+      sendRegionFd(this.socket, m.handle);
+      closeMemfdHandle(m);
       return;
     }
     if (reply.type === 'ack') {
-      if (this.#memfd && this.#fdHandle >= 0) throw new ShmnetError(codes.HANDSHAKE, 'ACK before the descriptor was sent');
+      if (m !== null && m.handle >= 0) throw new ShmnetError(codes.HANDSHAKE, 'ACK before the descriptor was sent');
       if (reply.token.length !== s.token.length || !timingSafeEqual(reply.token, s.token)) {
         throw new ShmnetError(codes.HANDSHAKE, 'ACK carried the wrong token');
       }
       // From here on no name exists: the kernel frees the memory when both sides unmap.
-      if (!this.#memfd) unlinkQuietly(s.name);
+      if (this.#segment !== null) unlinkQuietly(this.#segment.name);
       this.#segment = null;
+      this.#memfd = null;
       this.finish({
         kind: 'shm',
         region: s.region,
@@ -142,7 +140,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         rest: this.reader.takeRest(),
         hello: this.#hello!,
         handshakeMs: performance.now() - this.#started,
-        segment: this.#memfd ? 'memfd' : 'named',
+        segment: m !== null ? 'memfd' : 'named',
       });
       return;
     }
@@ -155,13 +153,6 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
       return this.#reject(new ShmnetError(codes.UNSUPPORTED, `the client could not map the region: ${reply.reason}`));
     }
     this.#fallback(`the client could not map the region: ${reply.reason}`);
-  }
-
-  #closeFd(): void {
-    if (this.#fdHandle < 0) return;
-    const h = this.#fdHandle;
-    this.#fdHandle = -1;
-    native.handleClose(h);
   }
 
   protected override discard(outcome: HandshakeOutcome): void {
@@ -179,12 +170,18 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   }
 
   protected override cleanup(): void {
-    this.#closeFd();
+    const m = this.#memfd;
+    if (m !== null) {
+      this.#memfd = null;
+      closeMemfdHandle(m);
+      m.region.close();
+    }
     const s = this.#segment;
-    if (s === null) return;
-    this.#segment = null;
-    if (!this.#memfd) unlinkQuietly(s.name);
-    s.region.close();
+    if (s !== null) {
+      this.#segment = null;
+      unlinkQuietly(s.name);
+      s.region.close();
+    }
   }
 }
 

@@ -23,6 +23,5 @@ export function mapAnonymous(size: number, options?: MapAnonymousOptions): Mappe
     readOnly: false,
     preload: mapped.preload,
     hugePages: mapped.hugePages,
-    release: () => {},
   });
 }

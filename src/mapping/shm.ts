@@ -70,7 +70,6 @@ export function openShm(name: string, options?: OpenShmOptions): MappedRegion {
       preload: mapped.preload,
       hugePages: mapped.hugePages,
       // The memory stays mapped until the last view is collected.
-      release: () => {},
     });
   } catch (err) {
     if (opened.created) {

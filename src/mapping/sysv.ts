@@ -40,7 +40,6 @@ function attach(id: number, size: number, flags: number, created?: HugePages): M
     preload: mapped.preload,
     hugePages: created === 'hugetlb' ? created : mapped.hugePages,
     // shmdt runs when the last view is collected.
-    release: () => {},
   });
 }
 

@@ -29,6 +29,19 @@ export interface ServerOptions extends ServerTransportOptions {
 
 export type ConnectionListener = (conn: Conn) => void;
 
+/** What Server.stats() returns. */
+export interface ServerStats {
+  accepted: number;
+  handshakesInProgress: number;
+  /** Failed handshakes by error code. */
+  handshakeFailures: Record<string, number>;
+  fallbacks: number;
+  connections: number;
+  shmConnections: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export class Server extends EventEmitter {
   readonly #net: NetServer;
   readonly #opts: ResolvedOptions;
@@ -116,7 +129,7 @@ export class Server extends EventEmitter {
   }
 
   /** Aggregate counters (see the README's "Seeing inside"). */
-  stats(): Record<string, unknown> {
+  stats(): ServerStats {
     let bytesIn = this.#closedBytesIn;
     let bytesOut = this.#closedBytesOut;
     let shm = 0;
