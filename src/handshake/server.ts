@@ -193,7 +193,7 @@ function effectiveUid(): number {
   return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 }
 
-/** Runs the server's half on a freshly accepted socket. */
-export function serverHandshake(socket: Socket, opts: ServerHandshakeOptions): Promise<HandshakeOutcome> {
-  return new ServerExchange(socket, opts).run();
+/** Runs the server's half on a freshly accepted socket; aborting `signal` fails it (and unlinks its segment) at once. */
+export function serverHandshake(socket: Socket, opts: ServerHandshakeOptions, signal?: AbortSignal): Promise<HandshakeOutcome> {
+  return new ServerExchange(socket, opts).run(signal);
 }

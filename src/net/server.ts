@@ -40,6 +40,8 @@ export class Server extends EventEmitter {
   /** Bytes moved by connections that have closed. */
   #closedBytesIn = 0;
   #closedBytesOut = 0;
+  /** Aborted by close(): handshakes still running then fail and release their segments. */
+  #handshaking = new AbortController();
 
   constructor(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) {
     super();
@@ -83,9 +85,16 @@ export class Server extends EventEmitter {
     return this.#net.listening;
   }
 
-  /** Stops accepting; 'close' follows once every connection has closed. */
+  /**
+   * Stops accepting; 'close' follows once every connection has closed.
+   * Handshakes still in progress fail at once ('handshakeError' with
+   * SERVER_NOT_RUNNING): their clients are not connections yet, and a
+   * segment waiting for ACK is unlinked now, not at its timeout.
+   */
   close(cb?: (err?: Error) => void): this {
     if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
+    this.#handshaking.abort();
+    this.#handshaking = new AbortController();
     this.#net.close((err) => {
       if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
     });
@@ -144,7 +153,7 @@ export class Server extends EventEmitter {
     conn._setSocket(socket);
     publishConnect('server', conn);
     const started = performance.now();
-    serverHandshake(socket, this.#opts).then(
+    serverHandshake(socket, this.#opts, this.#handshaking.signal).then(
       (outcome) => {
         this.#handshakes--;
         if (outcome.kind !== 'shm') this.#fallbacks++;
