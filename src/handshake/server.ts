@@ -13,10 +13,11 @@
  * The client is untrusted. Its HELLO is checked field by field
  * (messages.ts); a ring size is capped at `maxRingSize`; a client that
  * says it runs as another user gets the socket (or PERMISSION under
- * 'shm'): the region's mode 0600 would stop it anyway. The uid in HELLO is
- * the client's word — Node cannot read a Unix socket's peer credentials
- * (SO_PEERCRED) without native code — so what really keeps other users
- * out is the mode and owner of the object, not this check.
+ * 'shm'): the region's mode 0600 would stop it anyway. On a Unix socket
+ * the uid checked is the kernel's (SO_PEERCRED, getpeereid), not HELLO's:
+ * a client cannot claim to be someone else. Over TCP only HELLO's uid
+ * exists, the client's word, so there what keeps other users out is the
+ * mode and owner of the object.
  */
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
@@ -29,6 +30,7 @@ import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type Hel
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
 import { canPassFd, createMemfdSegment, sendRegionFd } from './memfd.js';
 import * as native from '../native.js';
+import { peerCredentials, type PeerCredentials } from './peer-cred.js';
 
 export interface ServerHandshakeOptions {
   transport: TransportChoice;
@@ -47,9 +49,11 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   #fdHandle = -1;
   #memfd = false;
   readonly #started = performance.now();
+  readonly #peer: PeerCredentials | null;
 
   constructor(socket: Socket, private readonly opts: ServerHandshakeOptions) {
     super(socket, opts.handshakeTimeout, opts.maxFrameSize);
+    this.#peer = peerCredentials(socket);
   }
 
   protected step(frame: unknown): void {
@@ -64,14 +68,16 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     let reason: string | null = null;
     let code: ShmnetErrorCode = codes.UNSUPPORTED;
     const own = effectiveUid();
+    // The kernel's word where there is one; HELLO's otherwise.
+    const uid = this.#peer?.uid ?? hello.uid;
     if (this.opts.transport === 'tcp') reason = 'the server uses the socket (transport: tcp)';
     else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
     else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
-    else if (own !== -1 && hello.uid !== -1 && hello.uid !== own) {
+    else if (own !== -1 && uid !== -1 && uid !== own) {
       // The region is created with mode 0600 for our uid: a client running
       // as another user could not open it (unless it is root, and then it
       // needs no invitation). Say so now instead of making a region for nothing.
-      reason = `the client runs as uid ${hello.uid} and the server as uid ${own}; shared memory is private to one user`;
+      reason = `the client runs as uid ${uid}${this.#peer ? '' : ' (its own word)'} and the server as uid ${own}; shared memory is private to one user`;
       code = codes.PERMISSION;
     }
     if (reason !== null) {
@@ -143,6 +149,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         hello: this.#hello!,
         handshakeMs: performance.now() - this.#started,
         segment: this.#memfd ? 'memfd' : 'named',
+        peer: this.#peer,
       });
       return;
     }
@@ -170,7 +177,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
 
   #fallback(reason: string): void {
     this.send(encodeMessage({ type: 'fallback', version: PROTOCOL_VERSION, reason }));
-    this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started });
+    this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started, peer: this.#peer });
   }
 
   #reject(err: ShmnetError): void {
