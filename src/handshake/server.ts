@@ -68,11 +68,16 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     let reason: string | null = null;
     let code: ShmnetErrorCode = codes.UNSUPPORTED;
     const own = effectiveUid();
+    const fdPath = hello.fdPassing === true && canPassFd(this.socket);
+    const sameHost = hello.hostId === hostId();
     // The kernel's word where there is one; HELLO's otherwise.
     const uid = this.#peer?.uid ?? hello.uid;
     if (this.opts.transport === 'tcp') reason = 'the server uses the socket (transport: tcp)';
     else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
-    else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
+    // A descriptor that arrives over this socket proves one kernel (containers
+    // with their own hostnames share memory through it); the host id is
+    // what decides only where no descriptor can travel (TCP, macOS).
+    else if (!fdPath && !sameHost) reason = 'the peers are on different hosts';
     else if (own !== -1 && uid !== -1 && uid !== own) {
       // The region is created with mode 0600 for our uid: a client running
       // as another user could not open it (unless it is root, and then it
@@ -88,7 +93,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     }
     const capacity =
       hello.ringSize === 0 ? this.opts.ringSize : Math.max(MIN_CAPACITY, Math.min(hello.ringSize, this.opts.maxRingSize, MAX_CAPACITY));
-    if (hello.fdPassing && canPassFd(this.socket)) {
+    if (fdPath) {
       try {
         const m = createMemfdSegment(capacity);
         this.#segment = { name: 'memfd', region: m.region, capacity: m.capacity, token: m.token };
@@ -99,6 +104,12 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
       }
     }
     if (this.#segment === null) {
+      // A named segment is found through /dev/shm, which only one host (and mount namespace) shares.
+      if (!sameHost) {
+        const why = 'the peers are on different hosts and no descriptor could be made to pass';
+        if (strict) return this.#reject(new ShmnetError(codes.UNSUPPORTED, `cannot use shared memory: ${why}`));
+        return this.#fallback(why);
+      }
       try {
         this.#segment = createSegment(capacity);
       } catch (err) {
