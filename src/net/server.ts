@@ -69,7 +69,7 @@ export class Server extends EventEmitter {
     if (max !== undefined) this.#net.maxConnections = max;
   }
 
-  /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, cb]), (options[, cb]). */
+  /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, backlog][, cb]), (options[, cb]); `backlog` (and `options.backlog`) reaches the listen socket as in node:net. */
   listen(...args: unknown[]): this {
     // Names left in /dev/shm by shmnet processes that died mid-handshake.
     sweepStaleOnce();
