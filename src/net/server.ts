@@ -3,7 +3,7 @@
  * named pipe), runs the server half of the MapInfo exchange on each
  * accepted control socket and emits a ready `Conn` as 'connection'.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
@@ -41,7 +41,7 @@ export class Server extends EventEmitter {
   #closedBytesIn = 0;
   #closedBytesOut = 0;
   /** Aborted by close(): handshakes still running then fail and release their segments. */
-  #handshaking = new AbortController();
+  #handshaking = handshakeAborter();
 
   constructor(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) {
     super();
@@ -94,7 +94,7 @@ export class Server extends EventEmitter {
   close(cb?: (err?: Error) => void): this {
     if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
     this.#handshaking.abort();
-    this.#handshaking = new AbortController();
+    this.#handshaking = handshakeAborter();
     this.#net.close((err) => {
       if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
     });
@@ -177,6 +177,13 @@ export class Server extends EventEmitter {
       },
     );
   }
+}
+
+/** One listener per handshake in progress, thousands in a burst: no max-listeners warning. */
+function handshakeAborter(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 /** As net.createServer. */
