@@ -9,14 +9,13 @@
  * the built addon, and the runtime dependencies. The child then runs with
  * plain `node`, no loader.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { outcome } from './peer.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -86,19 +85,15 @@ export function stageForOtherUser(fixtures: string[]): Staged {
     async run(name, args, who) {
       const script = join(dir, 'test/fixtures', name.replace(/\.ts$/, '.js'));
       // `env -u`: tap's process-info hook re-adds NODE_OPTIONS (a loader inside the checkout) to every spawn.
-      const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, ...args], {
-        uid: who.uid,
-        gid: who.gid,
-        cwd: dir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH, HOME: '/tmp' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d) => (stdout += d));
-      child.stderr!.on('data', (d) => (stderr += d));
-      const [code] = await once(child, 'exit');
-      return { code: code as number | null, stdout, stderr };
+      return outcome(
+        spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, ...args], {
+          uid: who.uid,
+          gid: who.gid,
+          cwd: dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { PATH: process.env.PATH, HOME: '/tmp' },
+        }),
+      );
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });
