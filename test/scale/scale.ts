@@ -6,7 +6,7 @@
  *     every byte checked (SHA-256);
  *  2. idle: --idle Conns (default 10,000) at the smallest ring size, all
  *     opened at once (a burst at the Unix socket's backlog), then held:
- *     idle CPU of every process, server RSS, shared-memory pages in use
+ *     idle CPU of every process (--idle-ring=N for another ring size), server RSS, shared-memory pages in use
  *     (from /proc/self/smaps), descriptors, connect time per Conn, and one
  *     Conn's 64-byte echo latency while the others idle.
  *
@@ -31,6 +31,7 @@ const LOAD_RING = arg('load-ring', 65536);
 const BYTES = arg('bytes', 256 * 1024);
 const IDLE = arg('idle', 10_000);
 const IDLE_MS = arg('idle-ms', 5000);
+const IDLE_RING = arg('idle-ring', MIN_CAPACITY);
 const PINGS = arg('pings', 2000);
 
 class Child {
@@ -140,12 +141,12 @@ let failed = false;
   const shmem0 = systemShmemKiB();
   const fds0 = fds();
   const t0 = performance.now();
-  const rs = await Promise.all(children.map((c) => c.ask({ cmd: 'idle', path, n: per, ringSize: MIN_CAPACITY }, 'idle')));
+  const rs = await Promise.all(children.map((c) => c.ask({ cmd: 'idle', path, n: per, ringSize: IDLE_RING }, 'idle')));
   const ms = performance.now() - t0;
   const up = rs.reduce((s, r) => s + r.up, 0);
   if (up !== per * PROCS) failed = true;
   while (conns.size < up) await new Promise((r) => setTimeout(r, 20));
-  row('idle: Conns at once (4 processes), ring size', `${up} of ${per * PROCS} (lost: ${errorCounts(rs)}), ${MIN_CAPACITY / 1024} KiB, ${rs[0].transport}/${rs[0].segment}`);
+  row('idle: Conns at once (4 processes), ring size', `${up} of ${per * PROCS} (lost: ${errorCounts(rs)}), ${IDLE_RING / 1024} KiB, ${rs[0].transport}/${rs[0].segment}`);
   row('idle: connect time (all at once)', `${(ms / 1000).toFixed(2)} s for all, ${((ms * 1000) / up).toFixed(0)} µs per Conn; median handshake ${Math.max(...rs.map((r) => r.handshakeMs)).toFixed(0)} ms`);
   // Let spins end and everything park, then measure a quiet stretch.
   await new Promise((r) => setTimeout(r, 1000));
@@ -162,7 +163,7 @@ let failed = false;
   const rss = process.memoryUsage().rss;
   const shm = shmMaps();
   row('idle: server RSS', `${mib(rss)} MiB (${mib(rss - rss0)} MiB more than before, ${(((rss - rss0) / up) / 1024).toFixed(1)} KiB per Conn)`);
-  row('idle: shared memory (server smaps)', `${shm.maps} mappings, ${(shm.sizeKiB / 1024).toFixed(1)} MiB mapped, ${(shm.rssKiB / 1024).toFixed(1)} MiB resident; ${(regionSize(MIN_CAPACITY) / 1024).toFixed(1)} KiB per Conn reserved`);
+  row('idle: shared memory (server smaps)', `${shm.maps} mappings, ${(shm.sizeKiB / 1024).toFixed(1)} MiB mapped, ${(shm.rssKiB / 1024).toFixed(1)} MiB resident; ${(regionSize(IDLE_RING) / 1024).toFixed(1)} KiB per Conn reserved`);
   row('idle: system Shmem (/proc/meminfo), reserved by both ends', `${((systemShmemKiB() - shmem0) / 1024).toFixed(1)} MiB more, ${((systemShmemKiB() - shmem0) / up).toFixed(1)} KiB per Conn`);
   row('idle: server descriptors', `${fds()} open (${fds() - fds0} for ${up} Conns)`);
   const p = await children[0]!.ask({ cmd: 'ping', count: PINGS }, 'ping');
