@@ -147,7 +147,7 @@ let failed = false;
   if (up !== per * PROCS) failed = true;
   while (conns.size < up) await new Promise((r) => setTimeout(r, 20));
   row('idle: Conns at once (4 processes), ring size', `${up} of ${per * PROCS} (lost: ${errorCounts(rs)}), ${IDLE_RING / 1024} KiB, ${rs[0].transport}/${rs[0].segment}`);
-  row('idle: connect time (all at once)', `${(ms / 1000).toFixed(2)} s for all, ${((ms * 1000) / up).toFixed(0)} µs per Conn; median handshake ${Math.max(...rs.map((r) => r.handshakeMs)).toFixed(0)} ms`);
+  row('idle: connect time (all at once)', `${(ms / 1000).toFixed(2)} s for all, ${((ms * 1000) / up).toFixed(0)} µs per Conn; median handshake ${Math.max(...rs.map((r) => r.handshakeMs)).toFixed(0)} ms (slowest of the 4 processes)`);
   // Let spins end and everything park, then measure a quiet stretch.
   await new Promise((r) => setTimeout(r, 1000));
   global.gc?.();
