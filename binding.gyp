@@ -11,7 +11,7 @@
           "sources": ["native/shm_win.cc"],
           "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++20"] } }
         }, {
-          "sources": ["native/shm_posix.cc"]
+          "sources": ["native/shm_posix.cc", "native/peercred_posix.cc"]
         }],
         ["OS=='linux'", { "libraries": ["-lrt"] }],
         ["OS=='mac'", {

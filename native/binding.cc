@@ -42,7 +42,12 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <errno.h>
+
 #include "fdpass.h"
+#ifndef _WIN32
+#include "peercred.h"
+#endif
 #include "shm.h"
 
 // The V8 calls below (SharedArrayBuffer::NewBackingStore with a deleter,
@@ -437,7 +442,25 @@ Napi::Value RecvFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// peerCred(socketFd) -> { pid, uid, gid } of the peer of a connected Unix socket (kernel's record)
+Napi::Value PeerCred(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef _WIN32
+  return StatusValue(env, Status{ENOSYS, "getsockopt"});
+#else
+  int pid = -1, uid = -1, gid = -1;
+  Status s = shmnet::PeerCred(static_cast<int>(Int(info, 0)), &pid, &uid, &gid);
+  if (s.err != 0) return StatusValue(env, s);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", Napi::Number::New(env, pid));
+  o.Set("uid", Napi::Number::New(env, uid));
+  o.Set("gid", Napi::Number::New(env, gid));
+  return o;
+#endif
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate));
   exports.Set("memfdSeals", Napi::Function::New(env, MemfdSeals));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));

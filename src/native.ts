@@ -15,6 +15,14 @@ import { codes, ShmnetError, syscallError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 
+/** The process at the other end of a Unix socket, as the kernel recorded it at connect(). */
+export interface PeerCredentials {
+  /** -1 where the platform does not report it. */
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 interface Failure {
   errno: number;
   syscall: string;
@@ -87,6 +95,7 @@ interface Binding {
   memfdSeals(handle: number): number | Failure;
   sendFd(socketFd: number, fd: number): undefined | Failure;
   recvFd(socketFd: number): number | Failure;
+  peerCred(socketFd: number): PeerCredentials | Failure;
 }
 
 function packageRoot(): string {
@@ -257,4 +266,8 @@ export function recvFd(socketFd: number): number | null {
   const r = binding.recvFd(socketFd);
   if (typeof r === 'object' && r !== null && r.errno === EAGAIN_ERRNO) return null;
   return check(r);
+}
+/** The kernel's record of who is at the other end of the connected Unix socket `socketFd`. */
+export function peerCred(socketFd: number): PeerCredentials {
+  return check(binding.peerCred(socketFd));
 }

@@ -14,6 +14,7 @@ import { hostId } from './host-id.js';
 import { encodeMessage, parseServerReply, PROTOCOL_VERSION, type MapInfoMessage, type TransportChoice } from './messages.js';
 import { segmentCreator } from './segment.js';
 import type { HandshakeOutcome } from './outcome.js';
+import { peerCredentials } from './peer-cred.js';
 import { canPassFd, closeRegionFd, mapRegionFd, restoreReading, receiveRegionFd, stopReading } from './memfd.js';
 
 export interface ClientHandshakeOptions {
@@ -59,7 +60,7 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
       if (this.opts.transport === 'shm') {
         throw new ShmnetError(codes.UNSUPPORTED, `the server offered only the socket (${reply.reason}) and transport is 'shm'`);
       }
-      this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason: reply.reason, hello: undefined, handshakeMs: this.#ms() });
+      this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason: reply.reason, hello: undefined, handshakeMs: this.#ms(), peer: peerCredentials(this.socket) });
       return;
     }
     if (this.#state !== 'reply') throw new ShmnetError(codes.HANDSHAKE, 'a second MAPINFO');
@@ -115,7 +116,7 @@ class ClientExchange extends Exchange<HandshakeOutcome> {
 
   #accept(info: MapInfoMessage, region: MappedRegion, segment: 'named' | 'memfd'): void {
     this.send(encodeMessage({ type: 'ack', version: PROTOCOL_VERSION, token: info.token }));
-    this.finish({ kind: 'shm', region, capacity: info.ringSize, rest: this.reader.takeRest(), handshakeMs: this.#ms(), segment });
+    this.finish({ kind: 'shm', region, capacity: info.ringSize, rest: this.reader.takeRest(), handshakeMs: this.#ms(), segment, peer: peerCredentials(this.socket) });
   }
 
   /** The region could not be used: NACK (and wait for FALLBACK) or, with transport 'shm', REJECT and fail. */

@@ -44,17 +44,33 @@ export abstract class Exchange<T> {
     else this.fail(err);
   };
 
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = () =>
+    this.fail(new ShmnetError(codes.SERVER_NOT_RUNNING, 'the server closed during the handshake', { cause: this.#signal?.reason }));
+
   constructor(socket: Socket, protected readonly timeout: number, maxFrameSize: number) {
     this.socket = socket;
     this.reader = new FrameReader({ maxFrameSize });
   }
 
-  /** Starts listening; the promise settles once. */
-  run(): Promise<T> {
+  /**
+   * Starts listening; the promise settles once. An abort of `signal` fails
+   * the exchange at once, releasing what it created (a server that closes
+   * does not keep a half-done segment alive until the timeout).
+   */
+  run(signal?: AbortSignal): Promise<T> {
     const p = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
+    if (signal !== undefined) {
+      this.#signal = signal;
+      if (signal.aborted) {
+        queueMicrotask(this.#onAbort);
+        return p;
+      }
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
     this.#timer = setTimeout(this.#onTimeout, this.timeout);
     this.socket.on('data', this.#onData);
     this.socket.on('error', this.#onError);
@@ -105,6 +121,7 @@ export abstract class Exchange<T> {
   }
 
   #unlisten(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     this.socket.off('error', this.#onError);
     this.socket.off('end', this.#onClose);
     this.socket.off('close', this.#onClose);

@@ -4,6 +4,7 @@
  */
 import type { MappedRegion } from '../mapping/region.js';
 import type { HelloMessage } from './messages.js';
+import type { PeerCredentials } from './peer-cred.js';
 
 export interface ShmOutcome {
   kind: 'shm';
@@ -15,6 +16,8 @@ export interface ShmOutcome {
   handshakeMs: number;
   /** 'memfd' when the region never had a name. */
   segment: 'named' | 'memfd';
+  /** The kernel's record of the peer (Unix sockets), else null. */
+  peer: PeerCredentials | null;
 }
 
 export interface SocketOutcome {
@@ -23,6 +26,8 @@ export interface SocketOutcome {
   reason: string;
   hello: HelloMessage | undefined;
   handshakeMs: number;
+  /** The kernel's record of the peer (Unix sockets), else null. */
+  peer: PeerCredentials | null;
 }
 
 export type HandshakeOutcome = ShmOutcome | SocketOutcome;

@@ -13,10 +13,11 @@
  * The client is untrusted. Its HELLO is checked field by field
  * (messages.ts); a ring size is capped at `maxRingSize`; a client that
  * says it runs as another user gets the socket (or PERMISSION under
- * 'shm'): the region's mode 0600 would stop it anyway. The uid in HELLO is
- * the client's word — Node cannot read a Unix socket's peer credentials
- * (SO_PEERCRED) without native code — so what really keeps other users
- * out is the mode and owner of the object, not this check.
+ * 'shm'): the region's mode 0600 would stop it anyway. On a Unix socket
+ * the uid checked is the kernel's (SO_PEERCRED, getpeereid), not HELLO's:
+ * a client cannot claim to be someone else. Over TCP only HELLO's uid
+ * exists, the client's word, so there what keeps other users out is the
+ * mode and owner of the object.
  */
 import type { Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
@@ -28,6 +29,7 @@ import type { HandshakeOutcome } from './outcome.js';
 import { encodeMessage, parseClientReply, parseHello, PROTOCOL_VERSION, type HelloMessage, type TransportChoice } from './messages.js';
 import { createSegment, unlinkQuietly, type Segment } from './segment.js';
 import { canPassFd, closeMemfdHandle, createMemfdSegment, sendRegionFd, type MemfdSegment } from './memfd.js';
+import { peerCredentials, type PeerCredentials } from './peer-cred.js';
 
 export interface ServerHandshakeOptions {
   transport: TransportChoice;
@@ -45,9 +47,11 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
   #segment: Segment | null = null;
   #memfd: MemfdSegment | null = null;
   readonly #started = performance.now();
+  readonly #peer: PeerCredentials | null;
 
   constructor(socket: Socket, private readonly opts: ServerHandshakeOptions) {
     super(socket, opts.handshakeTimeout, opts.maxFrameSize);
+    this.#peer = peerCredentials(socket);
   }
 
   protected step(frame: unknown): void {
@@ -62,14 +66,21 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     let reason: string | null = null;
     let code: ShmnetErrorCode = codes.UNSUPPORTED;
     const own = effectiveUid();
+    const fdPath = hello.fdPassing === true && canPassFd(this.socket);
+    const sameHost = hello.hostId === hostId();
+    // The kernel's word where there is one; HELLO's otherwise.
+    const uid = this.#peer?.uid ?? hello.uid;
     if (this.opts.transport === 'tcp') reason = 'the server uses the socket (transport: tcp)';
     else if (hello.transport === 'tcp') reason = 'the client asked for the socket (transport: tcp)';
-    else if (hello.hostId !== hostId()) reason = 'the peers are on different hosts';
-    else if (own !== -1 && hello.uid !== -1 && hello.uid !== own) {
+    // A descriptor that arrives over this socket proves one kernel (containers
+    // with their own hostnames share memory through it); the host id is
+    // what decides only where no descriptor can travel (TCP, macOS).
+    else if (!fdPath && !sameHost) reason = 'the peers are on different hosts';
+    else if (own !== -1 && uid !== -1 && uid !== own) {
       // The region is created with mode 0600 for our uid: a client running
       // as another user could not open it (unless it is root, and then it
       // needs no invitation). Say so now instead of making a region for nothing.
-      reason = `the client runs as uid ${hello.uid} and the server as uid ${own}; shared memory is private to one user`;
+      reason = `the client runs as uid ${uid}${this.#peer ? '' : ' (its own word)'} and the server as uid ${own}; shared memory is private to one user`;
       code = codes.PERMISSION;
     }
     if (reason !== null) {
@@ -80,7 +91,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
     }
     const capacity =
       hello.ringSize === 0 ? this.opts.ringSize : Math.max(MIN_CAPACITY, Math.min(hello.ringSize, this.opts.maxRingSize, MAX_CAPACITY));
-    if (hello.fdPassing && canPassFd(this.socket)) {
+    if (fdPath) {
       try {
         this.#memfd = createMemfdSegment(capacity);
       } catch {
@@ -88,6 +99,12 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
       }
     }
     if (this.#memfd === null) {
+      // A named segment is found through /dev/shm, which only one host (and mount namespace) shares.
+      if (!sameHost) {
+        const why = 'the peers are on different hosts and no descriptor could be made to pass';
+        if (strict) return this.#reject(new ShmnetError(codes.UNSUPPORTED, `cannot use shared memory: ${why}`));
+        return this.#fallback(why);
+      }
       try {
         this.#segment = createSegment(capacity);
       } catch (err) {
@@ -141,6 +158,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
         hello: this.#hello!,
         handshakeMs: performance.now() - this.#started,
         segment: m !== null ? 'memfd' : 'named',
+        peer: this.#peer,
       });
       return;
     }
@@ -161,7 +179,7 @@ class ServerExchange extends Exchange<HandshakeOutcome> {
 
   #fallback(reason: string): void {
     this.send(encodeMessage({ type: 'fallback', version: PROTOCOL_VERSION, reason }));
-    this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started });
+    this.finish({ kind: 'tcp', rest: this.reader.takeRest(), reason, hello: this.#hello, handshakeMs: performance.now() - this.#started, peer: this.#peer });
   }
 
   #reject(err: ShmnetError): void {
@@ -190,7 +208,7 @@ function effectiveUid(): number {
   return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 }
 
-/** Runs the server's half on a freshly accepted socket. */
-export function serverHandshake(socket: Socket, opts: ServerHandshakeOptions): Promise<HandshakeOutcome> {
-  return new ServerExchange(socket, opts).run();
+/** Runs the server's half on a freshly accepted socket; aborting `signal` fails it (and unlinks its segment) at once. */
+export function serverHandshake(socket: Socket, opts: ServerHandshakeOptions, signal?: AbortSignal): Promise<HandshakeOutcome> {
+  return new ServerExchange(socket, opts).run(signal);
 }

@@ -4,7 +4,7 @@
  * 'connect' and 'ready' when the exchange is done (writes made before are
  * queued, as on a connecting net.Socket).
  */
-import { connect as netConnect, type NetConnectOpts } from 'node:net';
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
 import { Conn } from '../stream/conn.js';
@@ -59,16 +59,8 @@ export function connect(...args: unknown[]): Conn {
   if (listener) conn.once('connect', listener);
   if (options.timeout !== undefined) conn.setTimeout(options.timeout);
 
-  const socket = netConnect({ ...netOpts, allowHalfOpen: true, noDelay: true } as unknown as NetConnectOpts);
-  conn._setSocket(socket);
-  const onEarlyError = (err: Error) => conn.destroy(err);
-  socket.once('error', onEarlyError);
-  socket.once('connect', () => {
-    socket.off('error', onEarlyError);
-    if (conn.destroyed) {
-      socket.destroy();
-      return;
-    }
+  const deadline = performance.now() + opts.handshakeTimeout;
+  dial(conn, { ...netOpts, allowHalfOpen: true, noDelay: true } as unknown as NetConnectOpts, deadline, 0, (socket) => {
     publishConnect('client', conn);
     const started = performance.now();
     clientHandshake(socket, {
@@ -88,6 +80,42 @@ export function connect(...args: unknown[]): Conn {
     );
   });
   return conn;
+}
+
+/** First back-off after EAGAIN, ms; it doubles up to MAX_RETRY_DELAY_MS. */
+const FIRST_RETRY_DELAY_MS = 1;
+const MAX_RETRY_DELAY_MS = 100;
+
+/**
+ * Connects the control socket. A Unix socket whose listen backlog is full
+ * refuses at once with EAGAIN (a TCP SYN would be retried by the kernel):
+ * try again with back-off until `deadline`, the same one the handshake
+ * has, so a burst of clients does not lose connections.
+ */
+function dial(conn: Conn, netOpts: NetConnectOpts, deadline: number, attempt: number, connected: (socket: Socket) => void): void {
+  const socket = netConnect(netOpts);
+  conn._setSocket(socket);
+  const onEarlyError = (err: NodeJS.ErrnoException) => {
+    const isPath = (netOpts as { path?: string }).path !== undefined;
+    const delay = Math.min(MAX_RETRY_DELAY_MS, FIRST_RETRY_DELAY_MS * 2 ** attempt);
+    if (err.code === 'EAGAIN' && isPath && !conn.destroyed && performance.now() + delay < deadline) {
+      socket.destroy();
+      setTimeout(() => {
+        if (!conn.destroyed) dial(conn, netOpts, deadline, attempt + 1, connected);
+      }, delay);
+      return;
+    }
+    conn.destroy(err);
+  };
+  socket.once('error', onEarlyError);
+  socket.once('connect', () => {
+    socket.off('error', onEarlyError);
+    if (conn.destroyed) {
+      socket.destroy();
+      return;
+    }
+    connected(socket);
+  });
 }
 
 export const createConnection = connect;

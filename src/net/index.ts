@@ -1,6 +1,7 @@
 export { Conn } from '../stream/conn.js';
 export type { Transport } from '../stream/engine.js';
 export type { ConnStats } from '../stream/conn.js';
+export type { PeerCredentials } from '../handshake/peer-cred.js';
 export { Server, createServer } from './server.js';
 export type { ServerOptions, ConnectionListener, ServerStats } from './server.js';
 export { connect, createConnection } from './connect.js';

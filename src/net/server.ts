@@ -3,7 +3,7 @@
  * named pipe), runs the server half of the MapInfo exchange on each
  * accepted control socket and emits a ready `Conn` as 'connection'.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
@@ -53,6 +53,8 @@ export class Server extends EventEmitter {
   /** Bytes moved by connections that have closed. */
   #closedBytesIn = 0;
   #closedBytesOut = 0;
+  /** Aborted by close(): handshakes still running then fail and release their segments. */
+  #handshaking = handshakeAborter();
 
   constructor(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) {
     super();
@@ -80,7 +82,7 @@ export class Server extends EventEmitter {
     if (max !== undefined) this.#net.maxConnections = max;
   }
 
-  /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, cb]), (options[, cb]). */
+  /** As net.Server#listen: (port[, host][, backlog][, cb]), (path[, backlog][, cb]), (options[, cb]); `backlog` (and `options.backlog`) reaches the listen socket as in node:net. */
   listen(...args: unknown[]): this {
     // Names left in /dev/shm by shmnet processes that died mid-handshake.
     sweepStaleOnce();
@@ -96,9 +98,16 @@ export class Server extends EventEmitter {
     return this.#net.listening;
   }
 
-  /** Stops accepting; 'close' follows once every connection has closed. */
+  /**
+   * Stops accepting; 'close' follows once every connection has closed.
+   * Handshakes still in progress fail at once ('handshakeError' with
+   * SERVER_NOT_RUNNING): their clients are not connections yet, and a
+   * segment waiting for ACK is unlinked now, not at its timeout.
+   */
   close(cb?: (err?: Error) => void): this {
     if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
+    this.#handshaking.abort();
+    this.#handshaking = handshakeAborter();
     this.#net.close((err) => {
       if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
     });
@@ -157,7 +166,7 @@ export class Server extends EventEmitter {
     conn._setSocket(socket);
     publishConnect('server', conn);
     const started = performance.now();
-    serverHandshake(socket, this.#opts).then(
+    serverHandshake(socket, this.#opts, this.#handshaking.signal).then(
       (outcome) => {
         this.#handshakes--;
         if (outcome.kind !== 'shm') this.#fallbacks++;
@@ -181,6 +190,13 @@ export class Server extends EventEmitter {
       },
     );
   }
+}
+
+/** One listener per handshake in progress, thousands in a burst: no max-listeners warning. */
+function handshakeAborter(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 /** As net.createServer. */

@@ -17,6 +17,7 @@ import { SocketEngine } from './socket-engine.js';
  */
 export function wireOutcome(conn: Conn, socket: Socket, outcome: HandshakeOutcome, spin: number): boolean {
   conn.handshakeMs = outcome.handshakeMs;
+  conn.peer = outcome.peer;
   publishHandshake(conn.role, conn, outcome.kind, outcome.handshakeMs, null);
   if (conn.destroyed) {
     if (outcome.kind === 'shm') outcome.region.close();

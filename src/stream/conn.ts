@@ -18,6 +18,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { codes, ShmnetError, invalidArg } from '../errors.js';
 import { publishClose, type Role } from './diagnostics.js';
 import type { Engine, EngineStats, Transport } from './engine.js';
+import type { PeerCredentials } from '../handshake/peer-cred.js';
 
 /**
  * What `conn.stats()` returns: the Conn's own counters, its engine's
@@ -62,6 +63,12 @@ export class Conn extends Duplex {
   #bytesWritten = 0;
   /** Handshake duration, ms. */
   handshakeMs = 0;
+  /**
+   * The process at the other end as the kernel knows it (`SO_PEERCRED` on
+   * Linux, `getpeereid` on macOS) when the control channel is a Unix
+   * socket; null over TCP and named pipes, and before 'connect'.
+   */
+  peer: PeerCredentials | null = null;
 
   constructor(init: ConnInit) {
     super({

@@ -20,7 +20,11 @@ export async function runFixtureWith(
   args: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const node = [process.execPath, ...process.execArgv, fixturePath(name), ...args];
-  const child = spawn(prefix[0]!, [...prefix.slice(1), ...node], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return outcome(spawn(prefix[0]!, [...prefix.slice(1), ...node], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Resolves with a spawned child's exit code and everything it printed. */
+export async function outcome(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

@@ -123,7 +123,7 @@ t.test('write() returns false on a full ring and drain follows', async (t) => {
   p.serverConn.resume();
   await drained;
   t.pass('drain followed once the reader resumed');
-  await new Promise((r) => setTimeout(r, 50));
+  while (got < writes * 1024) await new Promise((r) => setImmediate(r));
   t.equal(got, writes * 1024, 'every byte arrived');
   await p.close();
 });
@@ -208,13 +208,23 @@ t.test('setTimeout fires on an idle Conn and is re-armed by activity', async (t)
   const elapsed = Date.now() - t0;
   t.ok(elapsed >= 95, `timeout after ${elapsed} ms`);
   t.equal(p.client.destroyed, false, "'timeout' does not close the Conn");
+  // Activity re-arms it: for twice the timeout the server sends a byte
+  // 50 ms after each one the client got (gaps far below the timeout, even
+  // on a loaded machine).
   let fired = 0;
-  p.client.setTimeout(150, () => fired++);
-  const iv = setInterval(() => p.serverConn.write('k'), 30);
-  p.client.resume();
-  await new Promise((r) => setTimeout(r, 300));
-  clearInterval(iv);
-  t.equal(fired, 0, 'no timeout while bytes flow');
+  p.client.setTimeout(1000, () => fired++);
+  const until = Date.now() + 2000;
+  let echoes = 0;
+  const flowed = new Promise<void>((resolve) =>
+    p.client.on('data', () => {
+      echoes++;
+      if (Date.now() < until) setTimeout(() => p.serverConn.write('k'), 50);
+      else resolve();
+    }),
+  );
+  p.serverConn.write('k');
+  await flowed;
+  t.equal(fired, 0, `no timeout while bytes flow (${echoes} bytes over 2 s)`);
   await once(p.client, 'timeout');
   t.equal(fired, 1);
   p.client.setTimeout(0);

@@ -19,7 +19,7 @@ t.test('idle Conns park and cost ~0 CPU', async (t) => {
   conn.resume();
   // Some traffic first, so both sides have spun and then parked.
   conn.write(Buffer.alloc(100_000));
-  await new Promise((r) => setTimeout(r, 200));
+  while ((conn.stats().parks as number) === 0) await new Promise((r) => setTimeout(r, 5));
   const before = process.cpuUsage();
   child.send({ cmd: 'cpu' });
   const childBefore = (await nextMessage(child, (m) => m.event === 'cpu')).usage;

@@ -80,7 +80,8 @@ t.test('diagnostics_channel: connect, handshake, fallback and close events with 
   const c3closed = new Promise((r) => c3.once('close', r));
   c3.destroy(Object.assign(new Error('boom'), { code: 'SHMNET_ERR_TEST' }));
   await c3closed;
-  await new Promise((r) => setTimeout(r, 100));
+  // The server side learns of each close over its control socket: wait for all three.
+  while (seen.filter(([n, m]) => n === 'shmnet:close' && m.role === 'server').length < 3) await new Promise((r) => setTimeout(r, 5));
 
   const of = (name: string, role?: string) => seen.filter(([n, m]) => n === name && (!role || m.role === role)).map(([, m]) => m);
   t.equal(of('shmnet:connect', 'client').length, 2, 'two client connects in this process');

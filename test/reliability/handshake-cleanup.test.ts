@@ -21,7 +21,8 @@ t.teardown(() => {
 async function listen(opts: object): Promise<{ server: Server; port: number; errors: any[]; conns: Conn[] }> {
   const errors: any[] = [];
   const conns: Conn[] = [];
-  const server = createServer({ ringSize: 4096, handshakeTimeout: 300, ...opts }, (c) => {
+  // A timeout far beyond any case: only the case that waits for it sets a short one.
+  const server = createServer({ ringSize: 4096, handshakeTimeout: 60_000, ...opts }, (c) => {
     conns.push(c);
     c.on('error', () => {});
     c.resume();
@@ -47,10 +48,31 @@ async function nextError(errors: any[], n: number): Promise<any> {
   return errors[n - 1];
 }
 
+t.test('server side: silence after MAPINFO ends at the handshake timeout, and the name goes', async (t) => {
+  const { server, port, errors } = await listen({ handshakeTimeout: 300 });
+  const { peer, info } = await toMapinfo(t, port);
+  t.equal((await nextError(errors, 1)).code, codes.HANDSHAKE_TIMEOUT);
+  t.notOk(existsSync(`/dev/shm${info.name}`), 'the name is gone');
+  await peer.closedP;
+  server.close();
+});
+
+t.test('server side: close() while a client holds MAPINFO unlinks the name at once', async (t) => {
+  const { server, port, errors } = await listen({});
+  const { peer, info } = await toMapinfo(t, port);
+  const closed = once(server, 'close');
+  server.close();
+  // SERVER_NOT_RUNNING, not HANDSHAKE_TIMEOUT: the 60 s timeout had nothing to do with it.
+  t.equal((await nextError(errors, 1)).code, codes.SERVER_NOT_RUNNING, 'the handshake failed with SERVER_NOT_RUNNING');
+  t.notOk(existsSync(`/dev/shm${info.name}`), 'the name is gone while the process lives on');
+  await peer.closedP;
+  t.pass('the half-done client was disconnected');
+  await closed;
+});
+
 t.test('server side: every failure after MAPINFO unlinks the name', async (t) => {
   const { server, port, errors, conns } = await listen({});
   const cases: Array<[string, (peer: RawPeer, info: MapInfoMessage) => void, string]> = [
-    ['silence until the handshake timeout', () => {}, codes.HANDSHAKE_TIMEOUT],
     ['a malformed frame', (p) => p.socket.write(Buffer.from([0, 0, 0, 2, 0xc1, 0xc1])), codes.HANDSHAKE],
     ['an oversized frame', (p) => p.socket.write(Buffer.from([0x40, 0, 0, 0])), codes.HANDSHAKE],
     ['a second HELLO (out of order)', (p) => p.send(hello()), codes.HANDSHAKE],
@@ -129,7 +151,7 @@ t.test('client side: a MAPINFO naming anything but a segment of that server is r
   t.equal(err.code, codes.HANDSHAKE);
   t.match(err.message, /not a segment of server pid/);
   // 'auto': the client NACKs and waits for FALLBACK (which never comes here).
-  const lax = connect({ port, host: '127.0.0.1', handshakeTimeout: 300 });
+  const lax = connect({ port, host: '127.0.0.1', handshakeTimeout: 2000 });
   const got: Buffer[] = [];
   fake.once('connection', (s) => s.on('data', (d: Buffer) => got.push(d)));
   const [err2] = await once(lax, 'error');

@@ -1,7 +1,8 @@
 /**
  * A peer SIGKILLed at each stage of a connection's life — before HELLO,
  * after MAPINFO, after ACK, mid-transfer, during end — on either side.
- * Each time the survivor gets a coded error within 1 s and no name is left
+ * Each time the survivor gets a coded error promptly (long before any
+ * timeout could have produced it) and no name is left
  * in /dev/shm (where the server died holding one, after `sweepStale()`).
  *
  * The stages before ACK need a peer that stops half-way through the
@@ -17,7 +18,14 @@ import { createServer, connect, codes, sweepStale, type Conn, type Server } from
 import { forkFixture } from '../helpers/peer.js';
 import { Prefork, shmNames, type Inbox } from '../fixtures/reliability-lib.js';
 
-const WITHIN_MS = 1000;
+/**
+ * Handshakes here wait up to HANDSHAKE_TIMEOUT_MS, so an error that came
+ * within WITHIN_MS of the kill came from the kernel closing the dead
+ * peer's socket, not from a timer. Both are generous: the point is the
+ * cause, not the speed (a quiet machine takes a few ms).
+ */
+const HANDSHAKE_TIMEOUT_MS = 120_000;
+const WITHIN_MS = 30_000;
 t.teardown(() => {
   const left = shmNames(process.pid);
   if (left.length > 0) throw new Error(`names left in /dev/shm: ${left.join(', ')}`);
@@ -44,7 +52,7 @@ async function kill(child: Inbox): Promise<number> {
 }
 
 async function listen(opts: object = {}): Promise<{ server: Server; port: number }> {
-  const server = createServer({ ringSize: 65536, ...opts });
+  const server = createServer({ ringSize: 65536, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...opts });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, port: (server.address() as { port: number }).port };
@@ -57,14 +65,14 @@ async function stop(server: Server): Promise<void> {
 
 /**
  * Kills `child`, then waits for the error `e` armed beforehand: its code
- * must be one of `expected`, and it must come within 1 s of the kill.
+ * must be one of `expected`, and it must come within WITHIN_MS of the kill.
  */
 async function killExpecting(t: Test, child: Inbox, e: ReturnType<typeof firstError>, expected: string[], what: string, msg?: string): Promise<void> {
   const killedAt = await kill(child);
   const { err, when } = await e.at;
   t.ok(expected.includes(err.code), msg ?? `${what}: ${String(err.code)}`);
   const ms = when - killedAt;
-  t.ok(ms < WITHIN_MS, `${what} within 1 s (${ms.toFixed(1)} ms)`);
+  t.ok(ms < WITHIN_MS, `${what} ${ms.toFixed(1)} ms after the kill, not at a timeout`);
 }
 
 // ---- the client dies; the server survives -------------------------------------
@@ -143,7 +151,7 @@ t.test('client killed during end (FIN published, the server still writing)', asy
   const iv = setInterval(() => {
     while (conn.writable && conn.write(chunk));
   }, 1);
-  await new Promise((r) => setTimeout(r, 20));
+  while (conn.bytesWritten === 0) await new Promise((r) => setTimeout(r, 2));
   const e = firstError(conn);
   await killExpecting(t, child, e, [codes.SOCKET_CLOSED, codes.PEER_GONE], "the server Conn's error", 'the writer gets SOCKET_CLOSED or PEER_GONE');
   clearInterval(iv);
@@ -169,7 +177,7 @@ t.test('server killed before answering HELLO: connect() fails with PEER_GONE', a
   const path = sockPath('s-hello');
   const child = await fork('hostile-raw.ts', { role: 'server', stage: 'before-hello', address: path });
   await child.event('listening');
-  const conn = connect({ path });
+  const conn = connect({ path, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
   const e = firstError(conn);
   await child.event('stage');
   await killExpecting(t, child, e, [codes.PEER_GONE], 'the client error');
@@ -181,7 +189,7 @@ t.test('server killed after MAPINFO, holding the name: PEER_GONE, and the sweep 
   const path = sockPath('s-mapinfo');
   const child = await fork('hostile-raw.ts', { role: 'server', stage: 'after-mapinfo', address: path });
   await child.event('listening');
-  const conn = connect({ path });
+  const conn = connect({ path, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
   const e = firstError(conn);
   const [{ name }] = await Promise.all([child.event('stage'), once(conn, 'connect')]);
   t.equal(conn.transport, 'shm', 'the client mapped the region and ACKed');
@@ -194,7 +202,7 @@ async function serverWith(t: Test, behaviour: string, tag: string) {
   const path = sockPath(tag);
   const child = await fork('reliability-peer.ts', { role: 'server', behaviour, address: path, options: { ringSize: 65536 } });
   await child.event('listening');
-  const conn = connect({ path });
+  const conn = connect({ path, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
   // The server has processed ACK (and unlinked) once it reports the connection.
   await Promise.all([once(conn, 'connect'), child.event('connection')]);
   t.equal(conn.transport, 'shm');

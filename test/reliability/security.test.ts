@@ -5,12 +5,10 @@
  */
 import t from 'tap';
 import { once } from 'node:events';
-import { execFileSync, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createServer, connect, codes, type Conn } from '../../src/index.js';
 import { parseServerReply, type MapInfoMessage } from '../../src/handshake/index.js';
-import { fixturePath } from '../helpers/peer.js';
+import { otherUser, stageForOtherUser } from '../helpers/other-user.js';
 import { hello, RawPeer, shmNames, waitFor } from '../fixtures/reliability-lib.js';
 
 t.teardown(() => {
@@ -34,59 +32,35 @@ async function listen(opts: object = {}) {
   return { server, port: (server.address() as { port: number }).port, errors, conns };
 }
 
-/** uid/gid of `nobody`, or why another user cannot be used here. */
-function nobody(): { uid: number; gid: number } | string {
-  if (process.platform === 'win32') return 'no uids on Windows';
-  if (euid !== 0) return 'spawning a process as another user needs root';
-  try {
-    return {
-      uid: Number(execFileSync('id', ['-u', 'nobody']).toString().trim()),
-      gid: Number(execFileSync('id', ['-g', 'nobody']).toString().trim()),
-    };
-  } catch {
-    return 'there is no user nobody';
-  }
-}
-const other = nobody();
+const other = otherUser();
 
 t.test('a live segment is mode 0600, owned by the server, and another user cannot open it', { skip: typeof other === 'string' ? other : false }, async (t) => {
-  const { uid, gid } = other as { uid: number; gid: number };
+  const who = other as { uid: number; gid: number };
+  const staged = stageForOtherUser(['reliability-open.ts']);
+  t.teardown(() => staged.remove());
   const { server, port } = await listen();
+  // Whatever fails below, the server goes (its half-done handshake with it: close() unlinks the name).
+  t.teardown(() => void server.close());
   // A raw client that got MAPINFO and does not ACK: the name stays until the timeout.
   const peer = await RawPeer.connect({ port, host: '127.0.0.1' });
+  t.teardown(() => peer.destroy());
   peer.send(hello({ ringSize: 4096 }));
   const info = parseServerReply(await peer.nextFrame()) as MapInfoMessage;
   const st = statSync(`/dev/shm${info.name}`);
   t.equal(st.mode & 0o777, 0o600, 'mode 0600');
   t.equal(st.uid, euid, 'owned by the server');
   t.ok(info.name.length <= 30, `name ${info.name} fits macOS's 31-character limit`);
-  // The child runs the TypeScript fixture through the same loader; every
-  // file it reads (the repository, node_modules, the built addon) is
-  // world-readable, and it writes nothing.
-  const loader = fileURLToPath(new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url));
-  // `env -u`: tap's process-info hook re-adds NODE_OPTIONS to every spawn, and
-  // its hook writes under .tap/, which nobody may not.
-  const child = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, '--import', loader, fixturePath('reliability-open.ts'), info.name], {
-    uid,
-    gid,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: '1', HOME: '/tmp' },
-  });
-  let out = '';
-  let errOut = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (errOut += d));
-  const [code] = await once(child, 'exit');
+  const { code, stdout, stderr } = await staged.run('reliability-open.ts', [info.name], who);
   t.equal(code, 0, 'the child ran');
-  t.equal(errOut.trim(), '', 'without complaint');
-  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}');
-  t.equal(r.uid, uid, `the child ran as uid ${uid}`);
+  t.equal(stderr.trim(), '', 'without complaint');
+  const line = stdout.trim().split('\n').pop() ?? '';
+  const r = line.startsWith('{') ? JSON.parse(line) : { unparsed: line };
+  t.equal(r.uid, who.uid, `the child ran as uid ${who.uid}`);
   t.equal(r.ok, false, 'it could not open the segment');
   t.equal(r.code, codes.PERMISSION);
   t.equal(r.sysCode, 'EACCES');
   peer.destroy();
-  t.ok(await waitFor(() => shmNames(process.pid).length === 0), 'the server unlinked it when the client left');
-  server.close();
+  t.ok(await waitFor(() => shmNames(process.pid).length === 0, 30_000), 'the server unlinked it when the client left');
 });
 
 t.test('a client that says it runs as another user gets the socket, or PERMISSION under shm', async (t) => {
@@ -97,7 +71,7 @@ t.test('a client that says it runs as another user gets the socket, or PERMISSIO
   t.equal(reply.type, 'fallback');
   t.match((reply as { reason: string }).reason, /uid/);
   t.same(shmNames(process.pid), [], 'no segment was made for it');
-  while (conns.length === 0) await new Promise((r) => setTimeout(r, 2));
+  t.ok(await waitFor(() => conns.length > 0, 30_000), 'the server made a Conn of it');
   t.equal(conns[0]!.transport, 'tcp');
   peer.destroy();
 
@@ -106,7 +80,7 @@ t.test('a client that says it runs as another user gets the socket, or PERMISSIO
   const r2 = parseServerReply(await strict.nextFrame());
   t.equal(r2.type, 'reject');
   t.equal((r2 as { code: string }).code, codes.PERMISSION);
-  while (errors.length === 0) await new Promise((r) => setTimeout(r, 2));
+  t.ok(await waitFor(() => errors.length > 0, 30_000), 'the server reported the refusal');
   t.equal(errors[0].code, codes.PERMISSION);
   await strict.closedP;
   server.close();
