@@ -1,0 +1,77 @@
+/**
+ * Conformance, in child processes: whether a server and its connections
+ * keep the process alive (ref/unref, paused, ended and closed ends), and
+ * what a server sees when its peer process is killed.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { ACCEPTED_EVENTS, closeServer, conformance, counters, type Scenario, type Sock } from '../helpers/conformance.js';
+import { CASES } from '../helpers/conformance-refs.js';
+import { fixturePath } from '../helpers/peer.js';
+
+/** Runs a fixture with this process's loaders; resolves with its stdout lines and exit code. */
+function runChild(fixture: string, args: string[], onLine?: (line: string) => void): { done: Promise<string[]>; kill(): void } {
+  const child = spawn(process.execPath, [...process.execArgv, fixturePath(fixture), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    let i;
+    while ((i = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, i);
+      partial = partial.slice(i + 1);
+      lines.push(line);
+      onLine?.(line);
+    }
+  });
+  // A child that neither exits nor reports within this long is a failure, not a hang of the suite.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const done = once(child, 'exit').then(([code, signal]) => {
+    clearTimeout(guard);
+    lines.push(`exit ${code ?? signal}`);
+    return lines;
+  });
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+const refScenarios: Scenario[] = Object.keys(CASES).map((name) => ({
+  name: `event loop: ${name}`,
+  covers: '2',
+  async run(fl, rec) {
+    for (const line of await runChild('conformance-refs.ts', [fl.name, name]).done) rec.log('child', line);
+  },
+}));
+
+const scenarios: Scenario[] = [
+  ...refScenarios,
+  {
+    name: 'the peer process is killed after writing',
+    documented: {
+      reason: 'over shared memory a killed peer is SHMNET_ERR_PEER_GONE',
+      expectShm: (o) => ({ ...o, server: ['data 2', 'error SHMNET_ERR_PEER_GONE', 'close true', 'bytes read 2 written 0'] }),
+    },
+    async run(fl, rec) {
+      const server = fl.createServer({});
+      server.on('connection', (c: Sock) => {
+        rec.watch('server', c, ACCEPTED_EVENTS);
+        counters(rec, 'server', c);
+      });
+      const target = await fl.listen(server);
+      const where = 'path' in target ? target.path : String(target.port);
+      const [conn] = (await Promise.all([
+        once(server, 'connection'),
+        new Promise<void>((resolve) => {
+          const child = runChild('conformance-peer.ts', [fl.name, where], (line) => {
+            if (line === 'written') resolve();
+          });
+          server.once('connection', (c: Sock) => c.once('data', () => child.kill()));
+        }),
+      ]))[0] as [Sock];
+      await new Promise((r) => conn.once('close', r));
+      await closeServer(server);
+    },
+  },
+];
+
+conformance(t, scenarios);
