@@ -172,7 +172,11 @@ class FlavourImpl implements Flavour {
 
   track(s: Srv): void {
     this.servers.add(s);
-    s.on('connection', (c: Sock) => this.sockets.add(c));
+    s.on('connection', (c: Sock) => {
+      this.sockets.add(c);
+      // A scenario that does not watch this end must not crash on its errors.
+      c.on('error', () => {});
+    });
   }
 
   async listen(server: Srv): Promise<ConnectTarget> {
@@ -220,6 +224,8 @@ export interface Scenario {
   /** Which differences this scenario pins (for the coverage table). */
   covers?: string;
   run(fl: Flavour, rec: Recorder): Promise<void>;
+  /** Runs the flavours at once (scenarios that mostly wait for child processes). */
+  parallel?: boolean;
   /** Which flavours run it; default all four. */
   flavours?: readonly FlavourName[];
   /** The net flavour a shmnet flavour is compared with; default the same family. */
@@ -266,8 +272,11 @@ export function conformance(t: Test, scenarios: readonly Scenario[]): void {
     t.test(sc.name, async (t) => {
       const flavours = sc.flavours ?? (['net-unix', 'net-tcp', 'shm-unix', 'shm-tcp'] as const);
       const refs = new Map<FlavourName, Outcome>();
+      const pre = new Map<FlavourName, Promise<Outcome>>();
+      if (sc.parallel) for (const name of flavours) pre.set(name, runOn(sc, name));
+      const run = (name: FlavourName) => pre.get(name) ?? runOn(sc, name);
       for (const name of flavours.filter((f) => f.startsWith('net'))) {
-        const out = await runOn(sc, name);
+        const out = await run(name);
         tally.net.run++;
         const ok = out.result === undefined;
         if (ok) tally.net.pass++;
@@ -276,10 +285,10 @@ export function conformance(t: Test, scenarios: readonly Scenario[]): void {
       }
       for (const name of flavours.filter((f) => f.startsWith('shm'))) {
         const refName = sc.reference?.(name) ?? (name === 'shm-unix' ? 'net-unix' : 'net-tcp');
-        const ref = refs.get(refName) ?? (await runOn(sc, refName));
+        const ref = refs.get(refName) ?? (await run(refName));
         const fl = new FlavourImpl(name);
         const expected = sc.documented ? sc.documented.expectShm(ref, fl) : ref;
-        const out = await runOn(sc, name);
+        const out = await run(name);
         tally.shm.run++;
         const same = t.same(out, expected, sc.documented ? `${name} as documented (${sc.documented.reason})` : `${name} behaves as ${refName}`);
         if (same) tally.shm.pass++;
@@ -337,6 +346,8 @@ export async function pair(fl: Flavour, rec: Recorder, init: PairInit = {}): Pro
   counters(rec, 'client', client);
   init.onClient?.(client);
   const conn = await got;
+  // Which of 'connection' and 'connect' comes first is timing: settle both.
+  if (client.connecting) await new Promise((r) => (client.once('connect', r), client.once('close', r)));
   return { server, target, client, conn };
 }
 
