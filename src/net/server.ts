@@ -5,20 +5,23 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
+import { codes, invalidArg, ShmnetError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from '../stream/conn.js';
-import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
+import { resolveOptions, SOCKET_SERVER_KEYS, streamMarks, type ResolvedOptions, type ServerTransportOptions } from './options.js';
 import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
-  /**
-   * Not supported: a Conn's bytes do not go through the socket reads it
-   * would pause. Refused with `SHMNET_ERR_UNSUPPORTED`.
-   */
-  pauseOnConnect?: never;
+  /** As in net: an accepted Conn starts paused and reads nothing until resume(). */
+  pauseOnConnect?: boolean;
+  /** As in net: the accepted Conn's stream buffer sizes. */
+  highWaterMark?: number;
+  /** As in net; these apply to each control socket. */
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
   /**
    * Sockets (handshaking or connected) beyond this many are closed at once,
    * as net.Server's `maxConnections`; bounds what clients can make the
@@ -29,9 +32,11 @@ export interface ServerOptions extends ServerTransportOptions {
 
 export type ConnectionListener = (conn: Conn) => void;
 
-export class Server extends EventEmitter {
+class ServerImpl extends EventEmitter {
   readonly #net: NetServer;
   readonly #opts: ResolvedOptions;
+  readonly #pauseOnConnect: boolean;
+  readonly #marks: { readableHighWaterMark?: number; writableHighWaterMark?: number };
   readonly #conns = new Set<Conn>();
   #handshakes = 0;
   #handshakeFailures = new Map<string, number>();
@@ -47,10 +52,12 @@ export class Server extends EventEmitter {
       listener = options;
       options = undefined;
     }
-    if ((options as { pauseOnConnect?: unknown } | undefined)?.pauseOnConnect !== undefined) {
-      throw new ShmnetTypeError('pauseOnConnect is not supported by shmnet servers', codes.UNSUPPORTED);
-    }
     this.#opts = resolveOptions(options);
+    const raw = (options ?? {}) as Record<string, unknown>;
+    this.#pauseOnConnect = raw.pauseOnConnect === true;
+    this.#marks = streamMarks(raw);
+    const socketOpts: Record<string, unknown> = {};
+    for (const k of SOCKET_SERVER_KEYS) if (raw[k] !== undefined) socketOpts[k] = raw[k];
     const max = options?.maxConnections;
     if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
       throw invalidArg(`maxConnections must be a non-negative integer, got ${String(max)}`);
@@ -59,7 +66,7 @@ export class Server extends EventEmitter {
       if (typeof listener !== 'function') throw invalidArg('connectionListener must be a function');
       this.on('connection', listener);
     }
-    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#net = createNetServer({ ...socketOpts, allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
     this.#net.on('listening', () => this.emit('listening'));
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
@@ -85,11 +92,24 @@ export class Server extends EventEmitter {
 
   /** Stops accepting; 'close' follows once every connection has closed. */
   close(cb?: (err?: Error) => void): this {
-    if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
+    // As net: a non-function argument is ignored.
+    const done = typeof cb === 'function' ? cb : undefined;
     this.#net.close((err) => {
-      if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
+      if (done) done(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
     });
     return this;
+  }
+
+  /** As net.Server: closes it (when listening) and resolves once every connection has closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#net.listening) return;
+    await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  /** With captureRejections, as net: a rejected 'connection' listener destroys that Conn with the error. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string, ...args: unknown[]): void {
+    if (event === 'connection') (args[0] as Conn).destroy(err);
+    else this.emit('error', err);
   }
 
   ref(): this {
@@ -140,7 +160,7 @@ export class Server extends EventEmitter {
   #accept(socket: Socket): void {
     this.#accepted++;
     this.#handshakes++;
-    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen });
+    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen, pauseOnCreate: this.#pauseOnConnect, server: this, ...this.#marks });
     conn._setSocket(socket);
     publishConnect('server', conn);
     const started = performance.now();
@@ -170,7 +190,13 @@ export class Server extends EventEmitter {
   }
 }
 
+/** As net.Server: callable with or without `new`. */
+export type Server = ServerImpl;
+export const Server = new Proxy(ServerImpl, {
+  apply: (target, _this, args: [ServerOptions | ConnectionListener | undefined, ConnectionListener | undefined]) => new target(...args),
+}) as typeof ServerImpl & ((options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) => ServerImpl);
+
 /** As net.createServer. */
 export function createServer(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener): Server {
-  return new Server(options, listener);
+  return new ServerImpl(options, listener);
 }
