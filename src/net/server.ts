@@ -92,11 +92,16 @@ class ServerImpl extends EventEmitter {
 
   /** Stops accepting; 'close' follows once every connection has closed. */
   close(cb?: (err?: Error) => void): this {
-    // As net: a non-function argument is ignored.
+    // As net: a non-function argument is ignored; the callback runs after the 'close' listeners so far.
     const done = typeof cb === 'function' ? cb : undefined;
-    this.#net.close((err) => {
-      if (done) done(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
-    });
+    if (!this.#net.listening) {
+      this.#net.close((err) => {
+        if (done) done(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
+      });
+      return this;
+    }
+    if (done) this.once('close', () => done());
+    this.#net.close();
     return this;
   }
 

@@ -52,6 +52,8 @@ export class Conn extends Duplex {
   /** Set once the handshake picked a transport. */
   #engine: Engine | null = null;
   #socket: Socket | null = null;
+  /** The control socket emitted 'close' (its `closed` turns true earlier, at destroy()). */
+  #socketClosed = false;
   /** A write that arrived before the engine. */
   #queued: { chunks: Buffer[]; cb: (err?: Error | null) => void } | null = null;
   #wantRead = false;
@@ -96,6 +98,7 @@ export class Conn extends Duplex {
   /** @internal Records the control socket (for addresses and ref) before the handshake ends. */
   _setSocket(socket: Socket): void {
     this.#socket = socket;
+    socket.once('close', () => (this.#socketClosed = true));
     if (!this.#refed) socket.unref();
   }
 
@@ -160,7 +163,7 @@ export class Conn extends Duplex {
    * a pending connection, the socket fallback — takes Writable's path.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
-    if (!this.allowHalfOpen && this.readableEnded && this.writableEnded && !this.destroyed) {
+    if (!this.allowHalfOpen && this.readableEnded && this.writableEnded) {
       // As net: the peer ended and so did we; the write fails with EPIPE.
       const err = new ShmnetError(codes.SOCKET_CLOSED, 'this connection has been ended by the other party', { sysCode: 'EPIPE', syscall: 'write' });
       const done = typeof encoding === 'function' ? encoding : cb;
@@ -219,8 +222,11 @@ export class Conn extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.#engine) this.#engine.final(cb);
-    else this.#finalCb = cb;
+    // As net, 'finish' does not come synchronously within end(): a write
+    // right after end() fails before it.
+    const done = (err?: Error | null) => process.nextTick(cb, err);
+    if (this.#engine) this.#engine.final(done);
+    else this.#finalCb = done;
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
@@ -240,7 +246,7 @@ export class Conn extends Duplex {
     // As net: 'close' (with hadError) once the handle, here the control socket, has closed.
     const hadError = err !== null && err !== undefined;
     const s = this.#socket;
-    if (s && !s.closed) s.once('close', () => this.emit('close', hadError));
+    if (s && !this.#socketClosed) s.once('close', () => this.emit('close', hadError));
     else process.nextTick(() => this.emit('close', hadError));
   }
 

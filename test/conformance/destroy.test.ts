@@ -1,7 +1,7 @@
 /** Conformance: destroy() from each side at each stage, resetAndDestroy(), writes after the peer's end. */
 import t from 'tap';
 import { once } from 'node:events';
-import { closeServer, conformance, pair, settle, type Flavour, type Recorder, type Scenario, type Sock } from '../helpers/conformance.js';
+import { closeServer, codeOf, conformance, pair, settle, type Flavour, type Recorder, type Scenario, type Sock } from '../helpers/conformance.js';
 
 type Side = 'client' | 'server';
 type Stage = 'at once' | 'after data' | 'after its own end()' | 'after the peer ended';
@@ -107,10 +107,8 @@ const scenarios: Scenario[] = [
     reference: () => 'net-tcp',
     async run(fl, rec) {
       const p = await pair(fl, rec, { serverEvents: ['data', 'end', 'finish', 'error', 'close'] });
-      p.client.write('some bytes', () => {
-        rec.log('client', 'resetAndDestroy()');
-        p.client.resetAndDestroy();
-      });
+      rec.log('client', 'resetAndDestroy()');
+      p.client.resetAndDestroy();
       await settle(rec, p);
     },
   },
@@ -138,7 +136,24 @@ const scenarios: Scenario[] = [
         serverEvents: ['end', 'finish', 'error', 'close'],
         onConnection: (c) =>
           c.on('end', () => {
-            const ok = c.write('too late', (err) => rec.log('server', `write cb ${err ? (err as { code?: string }).code : 'ok'}`));
+            const ok = c.write('too late', (err) => rec.log('server', `write cb ${err ? codeOf(err) : 'ok'}`));
+            rec.log('server', `write returned ${ok}`);
+          }),
+      });
+      p.client.end();
+      await settle(rec, p);
+    },
+  },
+  {
+    name: 'a write once both ends ended (allowHalfOpen false) fails with EPIPE',
+    covers: '11',
+    async run(fl, rec) {
+      const p = await pair(fl, rec, {
+        serverEvents: ['end', 'finish', 'error', 'close'],
+        onConnection: (c) =>
+          c.on('finish', () => {
+            rec.log('server', `writableEnded ${c.writableEnded} readableEnded ${c.readableEnded}`);
+            const ok = c.write('too late', (err) => rec.log('server', `write cb ${err ? codeOf(err) : 'ok'}`));
             rec.log('server', `write returned ${ok}`);
           }),
       });

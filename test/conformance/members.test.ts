@@ -70,7 +70,7 @@ const CONNECT_OPTIONS: Array<[string, (fl: Flavour) => unknown]> = [
 ];
 
 /** Options shmnet refuses (README, "How it differs from node:net"). */
-const REFUSED_CONNECT = ['onread', 'fd'];
+const REFUSED_CONNECT = ['onread', 'fd', 'signal'];
 
 const scenarios: Scenario[] = [
   {
@@ -83,7 +83,7 @@ const scenarios: Scenario[] = [
           c.write(Buffer.alloc(2 << 20, 1));
           c.write('abcé');
           rec.log('client', `before connect: bytesWritten ${c.bytesWritten} bufferSize ${c.bufferSize} writableLength ${c.writableLength}`);
-          c.once('finish', () => rec.log('client', `at finish: bytesWritten ${c.bytesWritten} bufferSize ${c.bufferSize}`));
+          c.once('finish', () => rec.log('client.finish', `at finish: bytesWritten ${c.bytesWritten} bufferSize ${c.bufferSize}`));
         },
       });
       const body = collect(p.conn, (b) => rec.log('server', `body ${b.length}`));
@@ -299,7 +299,7 @@ const scenarios: Scenario[] = [
     name: 'every option of connect() is honoured or refused, never ignored',
     covers: '13',
     documented: {
-      reason: 'onread and fd are refused with SHMNET_ERR_UNSUPPORTED',
+      reason: 'onread, fd and signal are refused with SHMNET_ERR_UNSUPPORTED',
       expectShm: (o) => ({
         options: o.options!.map((e) => {
           const key = String(e).split(':')[0]!;

@@ -56,7 +56,9 @@ export class Recorder {
   /**
    * Records the events of `s` on `side`: consecutive 'data' events are
    * merged into one `data <bytes>` entry (chunking is not part of the
-   * contract), 'close' with its hadError, 'error' with its code.
+   * contract), 'close' with its hadError, 'error' with its code. 'finish'
+   * goes to a list of its own (`<side>.finish`): when the write side
+   * finishes relative to what the read side sees is timing in net.
    */
   watch(side: string, s: Sock, events: readonly string[] = DEFAULT_EVENTS): void {
     for (const ev of events) {
@@ -64,6 +66,8 @@ export class Recorder {
         s.on('data', (d: Buffer | string) => this.#data(side, Buffer.byteLength(d)));
       } else if (ev === 'close') {
         s.on('close', (hadError: unknown) => this.log(side, `close ${String(hadError)}`));
+      } else if (ev === 'finish') {
+        s.on('finish', () => this.log(`${side}.finish`, 'finish'));
       } else if (ev === 'error') {
         s.on('error', (err: Error) => this.log(side, `error ${codeOf(err)}`));
       } else {
@@ -109,9 +113,16 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** Resolves when `s` has emitted 'close' (now or earlier). */
-export function closed(s: { closed?: boolean; destroyed?: boolean; once(e: 'close', f: () => void): unknown }): Promise<void> {
-  if (s.closed) return new Promise((r) => setImmediate(r));
+/** Sockets of a flavour that have emitted 'close' (`closed` turns true before, at destroy()). */
+const emittedClose = new WeakSet<object>();
+
+function markClose(s: Sock): void {
+  s.once('close', () => emittedClose.add(s));
+}
+
+/** Resolves when `s` (a flavour's socket) has emitted 'close' (now or earlier). */
+export function closed(s: { once(e: 'close', f: () => void): unknown }): Promise<void> {
+  if (emittedClose.has(s)) return new Promise((r) => setImmediate(r));
   return new Promise((r) => s.once('close', () => setImmediate(r)));
 }
 
@@ -174,6 +185,7 @@ class FlavourImpl implements Flavour {
     this.servers.add(s);
     s.on('connection', (c: Sock) => {
       this.sockets.add(c);
+      markClose(c);
       // A scenario that does not watch this end must not crash on its errors.
       c.on('error', () => {});
     });
@@ -199,6 +211,7 @@ class FlavourImpl implements Flavour {
   connect(target: ConnectTarget, options: object = {}, listener?: () => void): Sock {
     const s = this.lib.connect({ ...target, ...options }, listener) as Sock;
     this.sockets.add(s);
+    markClose(s);
     return s;
   }
 
