@@ -60,6 +60,13 @@ function destroyAt(side: Side, stage: Stage): Scenario {
   };
 }
 
+/**
+ * net refuses resetAndDestroy() on a Unix socket (ERR_INVALID_HANDLE_TYPE);
+ * shmnet resets over every transport (README), so both shmnet flavours
+ * behave as net over TCP.
+ */
+const OVER_TCP: Pick<Scenario, 'covers' | 'flavours' | 'reference'> = { covers: '3', flavours: ['net-tcp', 'shm-unix', 'shm-tcp'], reference: () => 'net-tcp' };
+
 const stages: Stage[] = ['at once', 'after data', 'after its own end()', 'after the peer ended'];
 
 const scenarios: Scenario[] = [
@@ -100,11 +107,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'resetAndDestroy(): the peer gets ECONNRESET',
-    covers: '3',
-    // net refuses resetAndDestroy() on a Unix socket (ERR_INVALID_HANDLE_TYPE);
-    // shmnet resets over every transport, so both shmnet flavours behave as net over TCP.
-    flavours: ['net-tcp', 'shm-unix', 'shm-tcp'],
-    reference: () => 'net-tcp',
+    ...OVER_TCP,
     async run(fl, rec) {
       const p = await pair(fl, rec, { serverEvents: ['data', 'end', 'finish', 'error', 'close'] });
       rec.log('client', 'resetAndDestroy()');
@@ -114,9 +117,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'resetAndDestroy() before the connection exists',
-    covers: '3',
-    flavours: ['net-tcp', 'shm-unix', 'shm-tcp'],
-    reference: () => 'net-tcp',
+    ...OVER_TCP,
     async run(fl, rec) {
       const server = fl.createServer({});
       const target = await fl.listen(server);
