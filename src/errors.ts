@@ -6,7 +6,11 @@
  * subclasses; run-time failures (a syscall, a peer, a corrupt ring) are
  * `ShmnetError`s and reach a stream through `destroy(err)` / `'error'`.
  * Where a syscall failed the error also carries `errno` (the positive
- * errno number), `syscall` and the symbolic `sysCode` (`'ENOSPC'`).
+ * errno number), `syscall` and the symbolic `sysCode` (`'ENOSPC'`). A
+ * connection error that node:net reports with an errno code carries that
+ * code in `sysCode` too: a reset is `SHMNET_ERR_CONN_RESET` with
+ * `sysCode: 'ECONNRESET'`, a write after the peer ended is
+ * `SHMNET_ERR_SOCKET_CLOSED` with `sysCode: 'EPIPE'`.
  *
  * Each class brands itself with `Symbol.for` so that `instanceof` keeps
  * working when two copies of the package meet in one process.
@@ -30,6 +34,7 @@ export const codes = {
   HANDSHAKE: 'SHMNET_ERR_HANDSHAKE',
   HANDSHAKE_TIMEOUT: 'SHMNET_ERR_HANDSHAKE_TIMEOUT',
   PEER_GONE: 'SHMNET_ERR_PEER_GONE',
+  CONN_RESET: 'SHMNET_ERR_CONN_RESET',
   SOCKET_CLOSED: 'SHMNET_ERR_SOCKET_CLOSED',
   SERVER_NOT_RUNNING: 'SHMNET_ERR_SERVER_NOT_RUNNING',
   MESSAGE_TOO_LARGE: 'SHMNET_ERR_MESSAGE_TOO_LARGE',
@@ -190,6 +195,11 @@ export function invalidArg(message: string): ShmnetTypeError {
 
 export function outOfRange(message: string): ShmnetRangeError {
   return new ShmnetRangeError(message, codes.OUT_OF_RANGE);
+}
+
+/** The peer reset the connection (its resetAndDestroy()): net's ECONNRESET. */
+export function connReset(message: string): ShmnetError {
+  return new ShmnetError(codes.CONN_RESET, message, { sysCode: 'ECONNRESET', syscall: 'read' });
 }
 
 export function ringCorrupt(message: string): ShmnetError {

@@ -8,7 +8,7 @@ import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:ne
 import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
 import { Conn } from '../stream/conn.js';
-import { resolveOptions, TRANSPORT_OPTION_KEYS, type TransportOptions } from './options.js';
+import { resolveOptions, splitConnectOptions, streamMarks, type TransportOptions } from './options.js';
 import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
@@ -47,17 +47,14 @@ function normalize(args: unknown[]): [ConnectOptions, Listener | undefined] {
  */
 export function connect(...args: unknown[]): Conn {
   const [options, listener] = normalize(args);
-  const transportOpts: TransportOptions = {};
-  const netOpts: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(options)) {
-    if ((TRANSPORT_OPTION_KEYS as readonly string[]).includes(k)) (transportOpts as Record<string, unknown>)[k] = v;
-    else if (k !== 'timeout') netOpts[k] = v;
-  }
+  const split = splitConnectOptions(options as unknown as Record<string, unknown>);
+  const netOpts = split.socket;
+  const transportOpts: TransportOptions = split.transport;
   if (netOpts.path === undefined && netOpts.port === undefined) throw invalidArg('connect() needs a port or a path');
   const opts = resolveOptions(transportOpts);
-  const conn = new Conn({ role: 'client', allowHalfOpen: opts.allowHalfOpen });
+  const conn = new Conn({ role: 'client', allowHalfOpen: opts.allowHalfOpen, ...streamMarks(split.conn) });
   if (listener) conn.once('connect', listener);
-  if (options.timeout !== undefined) conn.setTimeout(options.timeout);
+  if (split.timeout !== undefined) conn.setTimeout(split.timeout as number);
 
   const deadline = performance.now() + opts.handshakeTimeout;
   dial(conn, { ...netOpts, allowHalfOpen: true, noDelay: true } as unknown as NetConnectOpts, deadline, 0, (socket) => {

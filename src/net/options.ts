@@ -1,5 +1,5 @@
 /** Options shared by `createServer` and `connect`, with their checks and defaults. */
-import { invalidArg, outOfRange } from '../errors.js';
+import { codes, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../handshake/frames.js';
 import { TRANSPORT_CHOICES, type TransportChoice } from '../handshake/messages.js';
 import { checkCapacity } from '../ring/header.js';
@@ -94,4 +94,54 @@ export function resolveOptions(o: ServerTransportOptions | undefined): ResolvedO
     maxFrameSize:
       opts.maxFrameSize === undefined ? DEFAULT_MAX_FRAME_SIZE : checkNumber('maxFrameSize', opts.maxFrameSize, 256, 1 << 20),
   };
+}
+
+// ---- which option goes where ---------------------------------------------------
+//
+// Every option of net.connect / net.createServer is either honoured (by the
+// control socket, the Conn, or the transport) or refused with
+// SHMNET_ERR_UNSUPPORTED; nothing else reaches the control socket.
+
+/** Options of net.connect that shape how the control socket is dialled: passed to it. */
+export const SOCKET_CONNECT_KEYS = [
+  'port', 'host', 'path', 'localAddress', 'localPort', 'family', 'hints', 'lookup',
+  'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout',
+] as const;
+/** Stream options the Conn itself honours, on either side (besides TRANSPORT_OPTION_KEYS). */
+export const CONN_KEYS = ['highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark'] as const;
+/** Options of net.connect that shmnet does not honour (README, "How it differs from node:net"). */
+export const REFUSED_CONNECT_KEYS = ['onread', 'fd', 'readable', 'writable', 'signal'] as const;
+/** Options of net.createServer passed to the listening socket (they apply to each control socket). */
+export const SOCKET_SERVER_KEYS = ['noDelay', 'keepAlive', 'keepAliveInitialDelay', 'blockList'] as const;
+
+function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** Throws SHMNET_ERR_UNSUPPORTED for the first refused option that is set. */
+export function refuseOptions(o: Record<string, unknown>, refused: readonly string[]): void {
+  for (const k of refused) {
+    if (o[k] !== undefined) throw new ShmnetError(codes.UNSUPPORTED, `the ${k} option of net is not supported by shmnet`);
+  }
+}
+
+/** Splits connect() options into what the control socket, the Conn and the transport take. */
+export function splitConnectOptions(o: Record<string, unknown>): {
+  socket: Record<string, unknown>;
+  conn: Record<string, unknown>;
+  transport: TransportOptions;
+  timeout: unknown;
+} {
+  refuseOptions(o, REFUSED_CONNECT_KEYS);
+  return { socket: pick(o, SOCKET_CONNECT_KEYS), conn: pick(o, CONN_KEYS), transport: pick(o, TRANSPORT_OPTION_KEYS), timeout: o.timeout };
+}
+
+/** The Duplex high-water marks from `highWaterMark` / `readableHighWaterMark` / `writableHighWaterMark`. */
+export function streamMarks(o: Record<string, unknown>): { readableHighWaterMark?: number; writableHighWaterMark?: number } {
+  const hwm = o.highWaterMark as number | undefined;
+  const r = (o.readableHighWaterMark as number | undefined) ?? hwm;
+  const w = (o.writableHighWaterMark as number | undefined) ?? hwm;
+  return { ...(r !== undefined ? { readableHighWaterMark: r } : null), ...(w !== undefined ? { writableHighWaterMark: w } : null) };
 }

@@ -5,20 +5,23 @@
  */
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
+import { codes, invalidArg, ShmnetError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from '../stream/conn.js';
-import { resolveOptions, type ResolvedOptions, type ServerTransportOptions } from './options.js';
+import { resolveOptions, SOCKET_SERVER_KEYS, streamMarks, type ResolvedOptions, type ServerTransportOptions } from './options.js';
 import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
 
 export interface ServerOptions extends ServerTransportOptions {
-  /**
-   * Not supported: a Conn's bytes do not go through the socket reads it
-   * would pause. Refused with `SHMNET_ERR_UNSUPPORTED`.
-   */
-  pauseOnConnect?: never;
+  /** As in net: an accepted Conn starts paused and reads nothing until resume(). */
+  pauseOnConnect?: boolean;
+  /** As in net: the accepted Conn's stream buffer sizes. */
+  highWaterMark?: number;
+  /** As in net; these apply to each control socket. */
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
   /**
    * Sockets (handshaking or connected) beyond this many are closed at once,
    * as net.Server's `maxConnections`; bounds what clients can make the
@@ -42,9 +45,11 @@ export interface ServerStats {
   bytesOut: number;
 }
 
-export class Server extends EventEmitter {
+class ServerImpl extends EventEmitter {
   readonly #net: NetServer;
   readonly #opts: ResolvedOptions;
+  readonly #pauseOnConnect: boolean;
+  readonly #marks: { readableHighWaterMark?: number; writableHighWaterMark?: number };
   readonly #conns = new Set<Conn>();
   #handshakes = 0;
   #handshakeFailures = new Map<string, number>();
@@ -62,10 +67,12 @@ export class Server extends EventEmitter {
       listener = options;
       options = undefined;
     }
-    if ((options as { pauseOnConnect?: unknown } | undefined)?.pauseOnConnect !== undefined) {
-      throw new ShmnetTypeError('pauseOnConnect is not supported by shmnet servers', codes.UNSUPPORTED);
-    }
     this.#opts = resolveOptions(options);
+    const raw = (options ?? {}) as Record<string, unknown>;
+    this.#pauseOnConnect = raw.pauseOnConnect === true;
+    this.#marks = streamMarks(raw);
+    const socketOpts: Record<string, unknown> = {};
+    for (const k of SOCKET_SERVER_KEYS) if (raw[k] !== undefined) socketOpts[k] = raw[k];
     const max = options?.maxConnections;
     if (max !== undefined && (typeof max !== 'number' || !Number.isInteger(max) || max < 0)) {
       throw invalidArg(`maxConnections must be a non-negative integer, got ${String(max)}`);
@@ -74,7 +81,7 @@ export class Server extends EventEmitter {
       if (typeof listener !== 'function') throw invalidArg('connectionListener must be a function');
       this.on('connection', listener);
     }
-    this.#net = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    this.#net = createNetServer({ ...socketOpts, allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
     this.#net.on('listening', () => this.emit('listening'));
     this.#net.on('close', () => this.emit('close'));
     this.#net.on('error', (err) => this.emit('error', err));
@@ -105,13 +112,31 @@ export class Server extends EventEmitter {
    * segment waiting for ACK is unlinked now, not at its timeout.
    */
   close(cb?: (err?: Error) => void): this {
-    if (cb !== undefined && typeof cb !== 'function') throw invalidArg('callback must be a function');
+    // As net: a non-function argument is ignored; the callback runs after the 'close' listeners so far.
+    const done = typeof cb === 'function' ? cb : undefined;
     this.#handshaking.abort();
     this.#handshaking = handshakeAborter();
-    this.#net.close((err) => {
-      if (cb) cb(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
-    });
+    if (!this.#net.listening) {
+      this.#net.close((err) => {
+        if (done) done(err ? new ShmnetError(codes.SERVER_NOT_RUNNING, err.message, { cause: err }) : undefined);
+      });
+      return this;
+    }
+    if (done) this.once('close', () => done());
+    this.#net.close();
     return this;
+  }
+
+  /** As net.Server: closes it (when listening) and resolves once every connection has closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#net.listening) return;
+    await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  /** With captureRejections, as net: a rejected 'connection' listener destroys that Conn with the error. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: string, ...args: unknown[]): void {
+    if (event === 'connection') (args[0] as Conn).destroy(err);
+    else this.emit('error', err);
   }
 
   ref(): this {
@@ -162,7 +187,7 @@ export class Server extends EventEmitter {
   #accept(socket: Socket): void {
     this.#accepted++;
     this.#handshakes++;
-    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen });
+    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen, pauseOnCreate: this.#pauseOnConnect, server: this, ...this.#marks });
     conn._setSocket(socket);
     publishConnect('server', conn);
     const started = performance.now();
@@ -199,7 +224,13 @@ function handshakeAborter(): AbortController {
   return c;
 }
 
+/** As net.Server: callable with or without `new`. */
+export type Server = ServerImpl;
+export const Server = new Proxy(ServerImpl, {
+  apply: (target, _this, args: [ServerOptions | ConnectionListener | undefined, ConnectionListener | undefined]) => new target(...args),
+}) as typeof ServerImpl & ((options?: ServerOptions | ConnectionListener, listener?: ConnectionListener) => ServerImpl);
+
 /** As net.createServer. */
 export function createServer(options?: ServerOptions | ConnectionListener, listener?: ConnectionListener): Server {
-  return new Server(options, listener);
+  return new ServerImpl(options, listener);
 }

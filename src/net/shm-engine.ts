@@ -113,6 +113,9 @@ class ShmSignals implements RingSignals {
   #bellsSent = 0;
   #bellsReceived = 0;
 
+  #refed = true;
+  #waiting = true;
+
   constructor(pump: RingPump, init: ShmEngineInit) {
     this.#pump = pump;
     this.#socket = init.socket as EngineSocket;
@@ -160,26 +163,40 @@ class ShmSignals implements RingSignals {
     return false;
   }
 
-  /** The control socket keeps the event loop alive (while ref'd), waiting or not. */
-  waiting(): void {}
+  // As a net.Socket's handle: the control socket keeps the event loop alive
+  // only while the Conn is ref'd AND waits for something (data it wants, or
+  // space for a pending write); a paused or ended Conn does not.
+  waiting(on: boolean): void {
+    if (on === this.#waiting) return;
+    this.#waiting = on;
+    this.#applyRef();
+  }
 
-  release(graceful: boolean): void {
+  release(_graceful: boolean): void {
     const s = this.#socket;
     stopListening(s, listeners);
     delete s[kEngine];
-    if (graceful && !this.#peerLeft) s.end();
-    else s.destroy();
+    // A closed Conn holds nothing: the peer learns of the close from FIN in
+    // its ring (then the socket's close), not from a half-open socket.
+    s.destroy();
     // Drop our reference; the memory is unmapped once both sides let go.
     this.#region?.close();
     this.#region = null;
   }
 
   ref(): void {
-    this.#socket.ref();
+    this.#refed = true;
+    this.#applyRef();
   }
 
   unref(): void {
-    this.#socket.unref();
+    this.#refed = false;
+    this.#applyRef();
+  }
+
+  #applyRef(): void {
+    if (this.#refed && this.#waiting) this.#socket.ref();
+    else this.#socket.unref();
   }
 
   stats(): { segment: 'named' | 'memfd'; doorbellsSent: number; doorbellsReceived: number } {

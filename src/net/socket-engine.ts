@@ -81,6 +81,17 @@ export class SocketEngine implements Engine {
     s.destroy();
   }
 
+  /** A TCP control socket resets (RST); a Unix socket cannot, and closes. */
+  reset(): void {
+    const s = this.#socket as Socket & { resetAndDestroy?: () => void; _handle?: unknown };
+    if (this.#closed) return;
+    try {
+      s.resetAndDestroy?.();
+    } catch {
+      // not a TCP handle: destroy() follows
+    }
+  }
+
   ref(): void {
     this.#socket.ref();
   }
@@ -103,7 +114,7 @@ export class SocketEngine implements Engine {
   /** @internal */
   _onEnd(): void {
     this.#ended = true;
-    this.#conn.push(null);
+    this.#conn._pushEnd();
   }
 
   /** @internal */

@@ -122,8 +122,10 @@ export const RING_CONTROL_WORDS = RING_CONTROL_SIZE / 4;
 
 /** Producer-owned: bytes ever published (free-running Int32). */
 export const HEAD_OFFSET = 0;
-/** Producer-owned: 1 once the producer has published its last head. */
+/** Producer-owned: 1 once the producer has published its last head; FIN_ABORTED once it reset the stream. */
 export const FIN_OFFSET = 4;
+/** The fin word's value after an abortive close: the consumer discards what is left and reports a reset. */
+export const FIN_ABORTED = 2;
 /** Consumer-owned: bytes ever consumed (free-running Int32). */
 export const TAIL_OFFSET = CACHE_BLOCK_SIZE;
 /** Non-zero while the consumer waits for data (set by the consumer, cleared by whoever wakes it). */

@@ -78,6 +78,7 @@ import { closedError, invalidArg, outOfRange, ringCorrupt } from '../errors.js';
 import { checkCapacity } from './header.js';
 import {
   CONSUMER_PARKED_INDEX,
+  FIN_ABORTED,
   FIN_INDEX,
   HEAD_INDEX,
   PRODUCER_PARKED_INDEX,
@@ -378,6 +379,16 @@ export class RingProducer {
     Atomics.store(this.controlWords, FIN_INDEX, 1);
   }
 
+  /**
+   * Abortive close: the consumer drops what it has not read and reports a
+   * reset. Allowed after end(). Call `consumerNeedsWake()` afterwards.
+   */
+  abort(): void {
+    this.#ended = true;
+    // SYNC POINT with consumer in aborted(): nothing is published after this.
+    Atomics.store(this.controlWords, FIN_INDEX, FIN_ABORTED);
+  }
+
   /** Reloads tail, checks it, returns the free space. */
   #refreshFree(): number {
     const head = this.#head;
@@ -587,6 +598,7 @@ export class RingConsumer {
     // Drained: check the producer kept its promise.
     // SYNC POINT with producer in end(): fin, once 1, stays 1.
     const fin = Atomics.load(w, FIN_INDEX);
+    if (fin === FIN_ABORTED) return false;
     if (fin !== 1) throw ringCorrupt(`fin changed from 1 to ${fin} after end of stream`);
     // SYNC POINT with producer in write(): no head store may follow fin.
     const head = Atomics.load(w, HEAD_INDEX);
@@ -594,11 +606,17 @@ export class RingConsumer {
     return true;
   }
 
+  /** True once the producer reset the stream (abort()). */
+  aborted(): boolean {
+    // SYNC POINT with producer in abort().
+    return Atomics.load(this.controlWords, FIN_INDEX) === FIN_ABORTED;
+  }
+
   #loadFin(): boolean {
     // SYNC POINT with producer in end(): fin = 1 means the last head store
     // happened before; finished() loads head after this.
     const fin = Atomics.load(this.controlWords, FIN_INDEX);
-    if (fin === 0) return false;
+    if (fin === 0 || fin === FIN_ABORTED) return false;
     if (fin !== 1) throw ringCorrupt(`fin ${fin} (expected 0 or 1)`);
     return true;
   }

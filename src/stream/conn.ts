@@ -37,6 +37,10 @@ export interface ConnInit {
   /** Which end of the handshake this Conn is. */
   role: Role;
   allowHalfOpen: boolean;
+  /** As net.Server's pauseOnConnect: the Conn starts paused and reads nothing until resume(). */
+  pauseOnCreate?: boolean;
+  /** The Server that accepted this Conn. */
+  server?: unknown;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
 }
@@ -49,6 +53,8 @@ export class Conn extends Duplex {
   /** Set once the handshake picked a transport. */
   #engine: Engine | null = null;
   #socket: Socket | null = null;
+  /** The control socket emitted 'close' (its `closed` turns true earlier, at destroy()). */
+  #socketClosed = false;
   /** A write that arrived before the engine. */
   #queued: { chunks: Buffer[]; cb: (err?: Error | null) => void } | null = null;
   #wantRead = false;
@@ -56,11 +62,17 @@ export class Conn extends Duplex {
   #connecting = true;
   #refed = true;
   #timeoutMs = 0;
+  /** What `conn.timeout` shows: as on a net.Socket, the last setTimeout() value or what was assigned. */
+  #timeoutProp: number | undefined = undefined;
+  /** Bytes write() and end() accepted (as net counts them: pending ones included). */
+  #accepted = 0;
+  readonly #pauseOnCreate: boolean;
+  /** As net.Socket#server: the Server that accepted this Conn (null for a client). */
+  server: unknown;
   #timer: NodeJS.Timeout | null = null;
   /** Last time bytes moved, for setTimeout (ms, performance.now()). */
   #lastActive = 0;
   #bytesRead = 0;
-  #bytesWritten = 0;
   /** Handshake duration, ms. */
   handshakeMs = 0;
   /**
@@ -76,10 +88,16 @@ export class Conn extends Duplex {
       readableHighWaterMark: init.readableHighWaterMark ?? STREAM_HWM,
       writableHighWaterMark: init.writableHighWaterMark ?? STREAM_HWM,
       // 'close' only after the peer-facing work is done in _destroy.
-      emitClose: true,
+      // 'close' carries hadError, as net's does: emitted by _destroy once the control socket closed.
+      emitClose: false,
       autoDestroy: true,
+      // As net.Socket: writableLength counts a string's characters; _write converts.
+      decodeStrings: false,
     });
     this.role = init.role;
+    this.server = init.server ?? null;
+    this.#pauseOnCreate = init.pauseOnCreate === true;
+    if (this.#pauseOnCreate) this.pause();
   }
 
   // ---- wiring (used by connect() and Server) -------------------------------
@@ -87,6 +105,7 @@ export class Conn extends Duplex {
   /** @internal Records the control socket (for addresses and ref) before the handshake ends. */
   _setSocket(socket: Socket): void {
     this.#socket = socket;
+    socket.once('close', () => (this.#socketClosed = true));
     if (!this.#refed) socket.unref();
   }
 
@@ -111,7 +130,16 @@ export class Conn extends Duplex {
     if (this.#wantRead) {
       this.#wantRead = false;
       engine.read();
+    } else if (!this.#pauseOnCreate && (this.role === 'server' || !this.isPaused())) {
+      // As net.Socket starts reading at connect: the peer's end is seen even if nobody reads.
+      this.read(0);
     }
+  }
+
+  /** @internal The engine saw the peer's end of stream: as net, push(null) then read(0) so 'end' comes even when nobody reads. */
+  _pushEnd(): void {
+    this.push(null);
+    this.read(0);
   }
 
   /** @internal Engines report moved bytes here. */
@@ -121,8 +149,7 @@ export class Conn extends Duplex {
   }
 
   /** @internal */
-  _countWritten(n: number): void {
-    this.#bytesWritten += n;
+  _countWritten(_n: number): void {
     if (this.#timeoutMs !== 0) this.#lastActive = performance.now();
   }
 
@@ -143,6 +170,15 @@ export class Conn extends Duplex {
    * a pending connection, the socket fallback — takes Writable's path.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    if (!this.allowHalfOpen && this.readableEnded && this.writableEnded) {
+      // As net: the peer ended and so did we; the write fails with EPIPE.
+      const err = new ShmnetError(codes.SOCKET_CLOSED, 'this connection has been ended by the other party', { sysCode: 'EPIPE', syscall: 'write' });
+      const done = typeof encoding === 'function' ? encoding : cb;
+      if (typeof done === 'function') process.nextTick(done, err);
+      this.destroy(err);
+      return false;
+    }
+    this.#accept(chunk, encoding);
     const engine = this.#engine;
     if (
       encoding === undefined &&
@@ -164,21 +200,40 @@ export class Conn extends Duplex {
     return super.write(chunk, encoding as BufferEncoding, cb);
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.#engine) this.#engine.write([chunk], cb);
-    else this.#queued = { chunks: [chunk], cb };
+  override end(chunk?: unknown, encoding?: unknown, cb?: unknown): this {
+    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') this.#accept(chunk, encoding);
+    return super.end(chunk as never, encoding as never, cb as never);
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+  /** Counts what write()/end() hand to a stream that still takes writes, in bytes (net's bytesWritten). */
+  #accept(chunk: unknown, encoding: unknown): void {
+    if (this.writableEnded || this.destroyed) return;
+    if (typeof chunk === 'string') this.#accepted += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (chunk instanceof Uint8Array) this.#accepted += chunk.byteLength;
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+    if (this.#engine) this.#engine.write([buf], cb);
+    else this.#queued = { chunks: [buf], cb };
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
     const bufs = new Array<Buffer>(chunks.length);
-    for (let i = 0; i < chunks.length; i++) bufs[i] = chunks[i]!.chunk;
+    for (let i = 0; i < chunks.length; i++) {
+      const { chunk, encoding } = chunks[i]!;
+      bufs[i] = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+    }
     if (this.#engine) this.#engine.write(bufs, cb);
     else this.#queued = { chunks: bufs, cb };
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.#engine) this.#engine.final(cb);
-    else this.#finalCb = cb;
+    // As net, 'finish' does not come synchronously within end(): a write
+    // right after end() fails before it.
+    const done = (err?: Error | null) => process.nextTick(cb, err);
+    if (this.#engine) this.#engine.final(done);
+    else this.#finalCb = done;
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
@@ -195,6 +250,11 @@ export class Conn extends Duplex {
     if (q) q.cb(err ?? new ShmnetError(codes.SOCKET_CLOSED, 'the connection was destroyed before it was established'));
     publishClose(this.role, this, err ? String((err as Error & { code?: unknown }).code ?? 'ERR_UNKNOWN') : null);
     cb(err);
+    // As net: 'close' (with hadError) once the handle, here the control socket, has closed.
+    const hadError = err !== null && err !== undefined;
+    const s = this.#socket;
+    if (s && !this.#socketClosed) s.once('close', () => this.emit('close', hadError));
+    else process.nextTick(() => this.emit('close', hadError));
   }
 
   // ---- net.Socket surface --------------------------------------------------
@@ -225,8 +285,24 @@ export class Conn extends Duplex {
     return this.#bytesRead;
   }
 
+  /** What write() and end() accepted, pending bytes included (as net.Socket). */
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this.#accepted;
+  }
+
+  /** @deprecated as on net.Socket: `writableLength`. */
+  get bufferSize(): number | undefined {
+    return this.#socket ? this.writableLength : undefined;
+  }
+
+  /** As net.Socket: the addresses tried by autoSelectFamily (on the control socket). */
+  get autoSelectFamilyAttemptedAddresses(): string[] | undefined {
+    return (this.#socket as (Socket & { autoSelectFamilyAttemptedAddresses?: string[] }) | null)?.autoSelectFamilyAttemptedAddresses;
+  }
+
+  /** A Conn is not reconnected: connect a new one. */
+  connect(..._args: unknown[]): never {
+    throw new ShmnetError(codes.UNSUPPORTED, 'a Conn cannot be reconnected; call connect() for a new one');
   }
 
   get remoteAddress(): string | undefined {
@@ -285,6 +361,7 @@ export class Conn extends Duplex {
       else this.once('timeout', cb);
     }
     this.#timeoutMs = ms;
+    this.#timeoutProp = ms;
     this.#clearTimer();
     if (ms > 0 && !this.destroyed) {
       this.#lastActive = performance.now();
@@ -293,8 +370,13 @@ export class Conn extends Duplex {
     return this;
   }
 
+  /** As net.Socket#timeout: the last setTimeout() value; assigning it changes only what it shows, as in net. */
   get timeout(): number | undefined {
-    return this.#timeoutMs === 0 ? undefined : this.#timeoutMs;
+    return this.#timeoutProp;
+  }
+
+  set timeout(v: number | undefined) {
+    this.#timeoutProp = v;
   }
 
   #armTimer(delay: number): void {
@@ -324,15 +406,15 @@ export class Conn extends Duplex {
 
   ref(): this {
     this.#refed = true;
-    this.#socket?.ref();
-    this.#engine?.ref();
+    if (this.#engine) this.#engine.ref();
+    else this.#socket?.ref();
     return this;
   }
 
   unref(): this {
     this.#refed = false;
-    this.#socket?.unref();
-    this.#engine?.unref();
+    if (this.#engine) this.#engine.unref();
+    else this.#socket?.unref();
     return this;
   }
 
@@ -343,8 +425,15 @@ export class Conn extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
-  /** Alias of `destroy()` for code written against net.Socket. */
+  /** As net.Socket: closes abortively; the peer gets a reset (`sysCode` 'ECONNRESET'), not an end. */
   resetAndDestroy(): this {
+    if (this.destroyed) return this;
+    if (this.#engine === null) {
+      // As net: a connecting socket resets once connected.
+      this.once('connect', () => this.resetAndDestroy());
+      return this;
+    }
+    this.#engine.reset();
     return this.destroy();
   }
 
@@ -353,7 +442,7 @@ export class Conn extends Duplex {
     return {
       transport: this.transport ?? 'pending',
       bytesRead: this.#bytesRead,
-      bytesWritten: this.#bytesWritten,
+      bytesWritten: this.#accepted,
       handshakeMs: this.handshakeMs,
       ...(this.#engine?.stats() ?? {}),
     };

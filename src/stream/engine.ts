@@ -32,6 +32,8 @@ export interface Engine {
   final(cb: (err?: Error | null) => void): void;
   /** Releases everything (`err` null for a clean close). */
   destroy(err: Error | null): void;
+  /** An abortive close the peer reports as a reset (ECONNRESET); destroy() follows. */
+  reset(): void;
   ref(): void;
   unref(): void;
   /** Engine-specific counters for `conn.stats()`. */

@@ -74,7 +74,7 @@
  * closure, and call the signals object only when the ring says the peer
  * is parked.
  */
-import { codes, ShmnetError } from '../errors.js';
+import { codes, connReset, ShmnetError } from '../errors.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
 import type { Engine, EngineStats, Transport } from './engine.js';
@@ -241,7 +241,7 @@ export class RingPump implements Engine {
     if (this.#state !== OPEN) return;
     if (!this.#rx.endPublished()) {
       this.#state = PEER_CLOSED;
-      this.#conn.destroy(new ShmnetError(codes.PEER_GONE, abruptMessage));
+      this.#conn.destroy(this.#rx.aborted() ? connReset(`the peer reset the ${this.#noun}`) : new ShmnetError(codes.PEER_GONE, abruptMessage));
       return;
     }
     this.#state = PEER_CLOSED;
@@ -322,6 +322,15 @@ export class RingPump implements Engine {
     this.#tx.consumerNeedsWake();
     this.#signals!.wake();
     cb();
+  }
+
+  /** Abortive close: the peer drops what it has not read and reports a reset; destroy() follows. */
+  reset(): void {
+    if (this.#state === CLOSED) return;
+    this.#tx.abort();
+    // Rung as FIN is (see final()).
+    this.#tx.consumerNeedsWake();
+    this.#signals?.wake();
   }
 
   destroy(err: Error | null): void {
@@ -461,6 +470,10 @@ export class RingPump implements Engine {
       this.#again = true;
       return;
     }
+    if (this.#rx.aborted()) {
+      this.#conn.destroy(connReset(`the peer reset the ${this.#noun}`));
+      return;
+    }
     this.#pumping = true;
     this.#yielded = false;
     this.#readParked = false;
@@ -553,7 +566,7 @@ export class RingPump implements Engine {
     if (this.#wantRead && this.#state !== CLOSED && rx.finished()) {
       this.#wantRead = false;
       this.#rxEnded = true;
-      conn.push(null);
+      conn._pushEnd();
     }
     return moved;
   }

@@ -3,6 +3,7 @@ import { codes } from '../../src/errors.js';
 import { regionSize, ringOffsets } from '../../src/ring/header.js';
 import {
   CONSUMER_PARKED_INDEX,
+  FIN_ABORTED,
   FIN_INDEX,
   HEAD_INDEX,
   MIN_CAPACITY,
@@ -397,9 +398,10 @@ t.test('hostile control words are reported, never followed', async (t) => {
   t.throws(() => r.producer.writable(), { ...CORRUPT, message: /tail 1200 moved backwards from 1500/ });
 
   r = makeRing();
-  r.words[FIN_INDEX] = 2;
-  t.throws(() => r.consumer.finished(), { ...CORRUPT, message: /fin 2/ });
-  t.throws(() => r.consumer.park(), { ...CORRUPT, message: /fin 2/ });
+  // 2 is FIN_ABORTED (a reset, see below); anything else is corrupt.
+  r.words[FIN_INDEX] = 3;
+  t.throws(() => r.consumer.finished(), { ...CORRUPT, message: /fin 3/ });
+  t.throws(() => r.consumer.park(), { ...CORRUPT, message: /fin 3/ });
 
   r = makeRing();
   r.producer.write(bytes(10));
@@ -639,4 +641,19 @@ t.test('store order: bytes before head, copy-out before tail, fin after the last
     Atomics.exchange = origExchange;
   }
   t.same(problems, [], 'no store published too early');
+});
+
+t.test('abort(): the consumer sees a reset, never an orderly end, also after end()', async (t) => {
+  for (const endFirst of [false, true]) {
+    const { producer, consumer, words } = makeRing();
+    producer.write(Buffer.from('unread'));
+    if (endFirst) producer.end();
+    t.equal(consumer.aborted(), false);
+    producer.abort();
+    t.equal(words[FIN_INDEX], FIN_ABORTED, 'the fin word says aborted');
+    t.equal(consumer.aborted(), true);
+    t.equal(consumer.endPublished(), false, 'not an orderly end');
+    t.equal(consumer.finished(), false);
+    t.equal(producer.ended, true, 'nothing more is written after an abort');
+  }
 });
