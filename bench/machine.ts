@@ -62,3 +62,14 @@ export function describeMachine(m: MachineInfo): string {
   const vm = m.virtualized === null ? '' : m.virtualized === 'hypervisor' ? ', virtual machine' : `, virtual machine (${m.virtualized})`;
   return `${m.cpuModel}, ${m.cores} cores${vm}, ${m.memoryGiB} GiB, ${m.os} (kernel ${m.kernel}, ${m.arch}), Node ${m.node}, ${m.date.slice(0, 10)}`;
 }
+
+/** A short name of the machine, for the line under every table and chart. */
+export function machineShort(m: MachineInfo): string {
+  const vm = m.virtualized === null ? '' : ' VM';
+  return `${m.cpuModel}, ${m.cores}-core${vm}, Node ${m.node}, ${m.date.slice(0, 10)}`;
+}
+
+/** The line under every table of the report. */
+export function measuredOn(m: MachineInfo): string {
+  return `_Measured on ${machineShort(m)}: absolute figures are this machine's; compare ratios._`;
+}

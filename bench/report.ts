@@ -11,7 +11,7 @@
  */
 import type { IdleSample } from './idle.js';
 import type { LatencySample } from './latency.js';
-import { describeMachine, type MachineInfo } from './machine.js';
+import { describeMachine, measuredOn, type MachineInfo } from './machine.js';
 import type { MessageSample, MessageTransport } from './message.js';
 import type { PeerLibrary } from './optional.js';
 import { ONE_WAY_SERIES, ROUND_TRIP_SERIES, type RoundTripTable, type SeriesKey, type TableKey } from './series.js';
@@ -627,12 +627,6 @@ function roundTripTable(first: string, rows: LatencyRow[], perSec: string): stri
   );
 }
 
-/** A short name of the machine, for the line under every table. */
-export function machineShort(m: MachineInfo): string {
-  const vm = m.virtualized === null ? '' : ' VM';
-  return `${m.cpuModel}, ${m.cores}-core${vm}, Node ${m.node}, ${m.date.slice(0, 10)}`;
-}
-
 function cellsTable<K extends string>(rows: Array<WorkerRow<K>>, columns: Array<{ kind: K; label: string }>): string {
   const cols = columns.filter((k) => rows.some((x) => x.cells.some((cell) => cell.kind === k.kind)));
   const cellOf = (row: WorkerRow<K>, kind: K) => row.cells.find((x) => x.kind === kind);
@@ -659,7 +653,7 @@ function cellsTable<K extends string>(rows: Array<WorkerRow<K>>, columns: Array<
 export function markdown(r: Results): string {
   const c = r.config;
   const out: string[] = [];
-  const on = `_Measured on ${machineShort(r.machine)}: absolute figures are this machine's; compare ratios._`;
+  const on = measuredOn(r.machine);
   const section = (title: string, ...body: string[]) => out.push(`### ${title}`, ...body, on);
   out.push(`Machine: ${describeMachine(r.machine)}.${c.pinned ? ' Pinned: bench process on CPU 0, peer on CPU 1 (--pin).' : ''}`);
   out.push(

@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type Conn } from '../src/index.js';
 import { MessageConn } from '../src/message/index.js';
 import { measureForeign } from './foreign.js';
+import { machineInfo, measuredOn, type MachineInfo } from './machine.js';
 import { message64, MESSAGE_FIRST_ID } from './message.js';
 import type { RpcAddresses, RpcPeerMessage, RpcProtocol, RpcTransport } from './rpc-protocol.js';
 import { median, quantile } from './stats.js';
@@ -87,6 +88,8 @@ export interface RpcSample {
 
 export interface RpcResults {
   config: RpcConfig;
+  /** Where it ran (absent in reports written before it was recorded). */
+  machine?: MachineInfo;
   loadavg: number[];
   samples: RpcSample[];
 }
@@ -363,7 +366,7 @@ export async function runRpc(cfg: RpcConfig, log: (line: string) => void): Promi
   } finally {
     await peer.stop();
   }
-  return { config: cfg, loadavg: load, samples };
+  return { config: cfg, machine: machineInfo(), loadavg: load, samples };
 }
 
 // ---- report ---------------------------------------------------------------------------
@@ -400,6 +403,7 @@ export function rpcMarkdown(r: RpcResults): string {
           `${fmt(median(s.map((x) => x.cpuPerCall)))} | ${ratio('p50')} | ${ratio('p99')} | ${ratio('reqPerSec')} |`,
       );
     }
+    if (r.machine !== undefined) out.push('', measuredOn(r.machine));
     out.push('');
   }
   return out.join('\n') + '\n';

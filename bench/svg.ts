@@ -6,7 +6,8 @@
  *   - round trips: one bar group per transport, median and p99 (log-scale
  *     y: 1 µs to milliseconds), each with the spread of its repetitions.
  */
-import { latencyRows, machineShort, ONE_WAY_SERIES, oneWayRows, roundTripRows, sizeLabel, type LatencyRow, type Results, type SeriesKey } from './report.js';
+import { machineShort } from './machine.js';
+import { latencyRows, ONE_WAY_SERIES, oneWayRows, roundTripRows, sizeLabel, type LatencyRow, type Results, type SeriesKey } from './report.js';
 
 const COLORS: Record<SeriesKey, string> = {
   shm: '#d62728',

@@ -47,12 +47,40 @@ export interface ConnInit {
 
 const STREAM_HWM = 64 * 1024;
 
+/** What a connected control socket says about its two ends. */
+interface SocketNames {
+  remoteAddress?: string;
+  remotePort?: number;
+  remoteFamily?: string;
+  localAddress?: string;
+  localPort?: number;
+  localFamily?: string;
+}
+
+function namesOf(socket: Socket): SocketNames {
+  const s = socket as Socket & { localFamily?: string };
+  return {
+    remoteAddress: s.remoteAddress,
+    remotePort: s.remotePort,
+    remoteFamily: s.remoteFamily,
+    localAddress: s.localAddress,
+    localPort: s.localPort,
+    localFamily: s.localFamily,
+  };
+}
+
 export class Conn extends Duplex {
   /** 'client' for a Conn from connect(), 'server' for one a Server accepted. */
   readonly role: Role;
   /** Set once the handshake picked a transport. */
   #engine: Engine | null = null;
   #socket: Socket | null = null;
+  /**
+   * The control socket's addresses, read once it is connected: a net.Socket
+   * keeps answering remoteAddress after it closed, and so does a Conn, even
+   * when the peer left between the handshake and the first question.
+   */
+  #names: SocketNames | null = null;
   /** The control socket emitted 'close' (its `closed` turns true earlier, at destroy()). */
   #socketClosed = false;
   /** A write that arrived before the engine. */
@@ -106,6 +134,7 @@ export class Conn extends Duplex {
   _setSocket(socket: Socket): void {
     this.#socket = socket;
     socket.once('close', () => (this.#socketClosed = true));
+    if (!socket.connecting) this.#names = namesOf(socket);
     if (!this.#refed) socket.unref();
   }
 
@@ -117,6 +146,7 @@ export class Conn extends Duplex {
     }
     this.#engine = engine;
     this.#connecting = false;
+    if (this.#names === null && this.#socket && !this.#socket.connecting) this.#names = namesOf(this.#socket);
     this.#lastActive = performance.now();
     if (!this.#refed) engine.unref();
     const q = this.#queued;
@@ -306,27 +336,27 @@ export class Conn extends Duplex {
   }
 
   get remoteAddress(): string | undefined {
-    return this.#socket?.remoteAddress;
+    return this.#socket?.remoteAddress ?? this.#names?.remoteAddress;
   }
 
   get remotePort(): number | undefined {
-    return this.#socket?.remotePort;
+    return this.#socket?.remotePort ?? this.#names?.remotePort;
   }
 
   get remoteFamily(): string | undefined {
-    return this.#socket?.remoteFamily;
+    return this.#socket?.remoteFamily ?? this.#names?.remoteFamily;
   }
 
   get localAddress(): string | undefined {
-    return this.#socket?.localAddress;
+    return this.#socket?.localAddress ?? this.#names?.localAddress;
   }
 
   get localPort(): number | undefined {
-    return this.#socket?.localPort;
+    return this.#socket?.localPort ?? this.#names?.localPort;
   }
 
   get localFamily(): string | undefined {
-    return (this.#socket as Socket & { localFamily?: string } | null)?.localFamily;
+    return (this.#socket as Socket & { localFamily?: string } | null)?.localFamily ?? this.#names?.localFamily;
   }
 
   address(): AddressInfo | Record<string, never> {

@@ -145,6 +145,8 @@ export interface RingPumpInit {
 export interface RingStats extends EngineStats {
   ringSize: number;
   parks: number;
+  /** The read side is parked on the doorbell right now (it costs no CPU). */
+  parked: boolean;
   spinTurns: number;
   /** The wait policy's figures (wait-policy.ts). */
   replies: number;
@@ -373,6 +375,7 @@ export class RingPump implements Engine {
       chunksIn: this.#chunksIn,
       chunksOut: this.#chunksOut,
       parks: this.#parks,
+      parked: this.#readParked,
       spinTurns: this.#spinTurns,
       ...this.#policy.stats(),
       rxOccupancy: closed ? 0 : this.#occupancy(true),

@@ -9,7 +9,7 @@
  * the built addon, and the runtime dependencies. The child then runs with
  * plain `node`, no loader.
  */
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -55,6 +55,20 @@ function tsFiles(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
+/**
+ * True when any user can run `file`: every directory above it can be
+ * entered by others, and the file itself can be executed by others. A Node
+ * fetched into root's cache (~/.cache, mode 0700) fails this.
+ */
+function runnableByOthers(file: string): boolean {
+  const OTHERS_X = 0o001;
+  if ((statSync(file).mode & OTHERS_X) === 0) return false;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    if ((statSync(d).mode & OTHERS_X) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
 /** Stages src/, the fixtures named (which may import only src/) and the addon in a fresh 0755 directory. */
 export function stageForOtherUser(fixtures: string[]): Staged {
   const dir = mkdtempSync(join(tmpdir(), 'shmnet-staged-'));
@@ -74,6 +88,11 @@ export function stageForOtherUser(fixtures: string[]): Staged {
       if (existsSync(from)) cpSync(from, join(dir, 'node_modules', dep), { recursive: true, dereference: true });
     }
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shmnet-staged', type: 'module', private: true }));
+    // The Node running this test, copied when another user could not start it where it is.
+    if (!runnableByOthers(process.execPath)) {
+      mkdirSync(join(dir, 'bin'));
+      cpSync(process.execPath, join(dir, 'bin/node'));
+    }
     // Every directory and file readable by all: the mode mkdir/copy gave them follows the umask.
     execFileSync('chmod', ['-R', 'a+rX', dir]);
   } catch (err) {
@@ -83,10 +102,11 @@ export function stageForOtherUser(fixtures: string[]): Staged {
   return {
     dir,
     async run(name, args, who) {
+      const node = existsSync(join(dir, 'bin/node')) ? join(dir, 'bin/node') : process.execPath;
       const script = join(dir, 'test/fixtures', name.replace(/\.ts$/, '.js'));
       // `env -u`: tap's process-info hook re-adds NODE_OPTIONS (a loader inside the checkout) to every spawn.
       return outcome(
-        spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, ...args], {
+        spawn('env', ['-u', 'NODE_OPTIONS', node, script, ...args], {
           uid: who.uid,
           gid: who.gid,
           cwd: dir,

@@ -36,6 +36,7 @@ t.test('stats add up across the two sides', async (t) => {
   t.type(cs.handshakeMs, 'number');
   t.ok(cs.handshakeMs > 0);
   for (const k of ['parks', 'spinTurns', 'peakTxOccupancy', 'rxOccupancy', 'txOccupancy']) t.type(cs[k], 'number', k);
+  t.type(cs.parked, 'boolean', 'parked');
   const agg = server.stats() as any;
   t.equal(agg.connections, 0, 'the connection has closed');
   t.equal(agg.bytesIn, N, 'bytes of closed connections still count');
