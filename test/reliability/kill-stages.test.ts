@@ -144,9 +144,12 @@ t.test('client killed during end (FIN queued behind a full ring)', async (t) => 
 
 t.test('client killed during end (FIN published, the server still writing)', async (t) => {
   const { server, child, conn } = await clientWith(t, 'end-then-read', { allowHalfOpen: true });
+  // Armed at once: as a net.Socket, a Conn reads from the start, so the
+  // peer's end may be seen before anyone calls resume().
+  const ended = once(conn, 'end');
   await child.event('stage');
   conn.resume();
-  await once(conn, 'end');
+  await ended;
   const chunk = Buffer.alloc(16384, 3);
   const iv = setInterval(() => {
     while (conn.writable && conn.write(chunk));
