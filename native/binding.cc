@@ -240,10 +240,6 @@ Napi::Value HandleClose(const Napi::CallbackInfo& info) {
   return StatusValue(info.Env(), shmnet::HandleClose(Int(info, 0)));
 }
 
-Napi::Value HandleReserve(const Napi::CallbackInfo& info) {
-  return StatusValue(info.Env(), shmnet::HandleReserve(Int(info, 0), static_cast<uint64_t>(Num(info, 1))));
-}
-
 // { buffer, preload, huge }: preload is a shmnet::kPreload*, huge a shmnet::kHuge*.
 Napi::Object MapResult(Napi::Env env, Napi::Value buffer, int preload, int huge) {
   Napi::Object o = Napi::Object::New(env);
@@ -471,7 +467,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fdHandle", Napi::Function::New(env, FdHandle));
   exports.Set("handleSize", Napi::Function::New(env, HandleSize));
   exports.Set("handleClose", Napi::Function::New(env, HandleClose));
-  exports.Set("handleReserve", Napi::Function::New(env, HandleReserve));
   exports.Set("mapShared", Napi::Function::New(env, MapShared));
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("mapAnonymous", Napi::Function::New(env, MapAnonymous));
