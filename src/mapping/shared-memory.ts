@@ -83,6 +83,7 @@ export class SharedMemory implements RegionMemory {
     );
   }
 
+  /** Mapped whole: there is no window to move. */
   moveTo(): void {}
 
   pages(range: [number, number] | null): PageSpan {
@@ -96,6 +97,7 @@ export class SharedMemory implements RegionMemory {
     if (length > 0) native.sync(buffer, start, length, async);
   }
 
+  /** Never called: `pending` is always false, the region's methods write no file. */
   syncPending(): void {}
 
   remap(): void {
