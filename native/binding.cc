@@ -240,63 +240,63 @@ Napi::Value HandleClose(const Napi::CallbackInfo& info) {
   return StatusValue(info.Env(), shmnet::HandleClose(Int(info, 0)));
 }
 
-Napi::Value HandleReserve(const Napi::CallbackInfo& info) {
-  return StatusValue(info.Env(), shmnet::HandleReserve(Int(info, 0), static_cast<uint64_t>(Num(info, 1))));
-}
+// A mapping just made, and what was done for kMapPopulate and kMapHugeTlb:
+// preload is a shmnet::kPreload*, huge a shmnet::kHuge*.
+struct MapOut {
+  void* addr = nullptr;
+  size_t length = 0;
+  int preload = 0;
+  int huge = 0;
+};
 
-// { buffer, preload, huge }: preload is a shmnet::kPreload*, huge a shmnet::kHuge*.
-Napi::Object MapResult(Napi::Env env, Napi::Value buffer, int preload, int huge) {
+// { buffer, preload, huge }
+Napi::Object MapResult(Napi::Env env, Napi::Value buffer, const MapOut& m) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("buffer", buffer);
-  o.Set("preload", Napi::Number::New(env, preload));
-  o.Set("huge", Napi::Number::New(env, huge));
+  o.Set("preload", Napi::Number::New(env, m.preload));
+  o.Set("huge", Napi::Number::New(env, m.huge));
   return o;
 }
 
 // The (handle, offset, length, prot, flags) arguments of mapShared/mapFile, mapped.
-static Status MapFromArgs(const Napi::CallbackInfo& info, void** addr, size_t* length, int* preload, int* huge) {
-  *length = static_cast<size_t>(Num(info, 2));
-  return shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), *length, static_cast<int>(Int(info, 3)),
-                           static_cast<int>(Int(info, 4)), addr, preload, huge);
+static Status MapFromArgs(const Napi::CallbackInfo& info, MapOut* m) {
+  m->length = static_cast<size_t>(Num(info, 2));
+  return shmnet::MapHandle(Int(info, 0), static_cast<uint64_t>(Num(info, 1)), m->length, static_cast<int>(Int(info, 3)),
+                           static_cast<int>(Int(info, 4)), &m->addr, &m->preload, &m->huge);
 }
 
 // mapShared(handle, offset, length, prot, flags) -> { buffer: SharedArrayBuffer, preload, huge }
 Napi::Value MapShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  void* addr = nullptr;
-  int preload = 0, huge = 0;
-  size_t length = 0;
-  Status s = MapFromArgs(info, &addr, &length, &preload, &huge);
+  MapOut m;
+  Status s = MapFromArgs(info, &m);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), preload, huge);
+  return MapResult(env, NewShared(env, m.addr, m.length, UnmapDeleter), m);
 }
 
 // mapFile(handle, offset, length, prot, flags) -> { buffer: ArrayBuffer (detachable), preload, huge }
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  void* addr = nullptr;
-  int preload = 0, huge = 0;
-  size_t length = 0;
-  Status s = MapFromArgs(info, &addr, &length, &preload, &huge);
+  MapOut m;
+  Status s = MapFromArgs(info, &m);
   if (s.err != 0) return StatusValue(env, s);
-  Mapping* m = new Mapping{addr, length, true};
+  Mapping* entry = new Mapping{m.addr, m.length, true};
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
-    registry[addr] = m;
+    registry[m.addr] = entry;
   }
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, addr, length, FinalizeMapping, m);
-  return MapResult(env, ab, preload, huge);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, m.addr, m.length, FinalizeMapping, entry);
+  return MapResult(env, ab, m);
 }
 
 // mapAnonymous(length, flags) -> { buffer: SharedArrayBuffer, preload, huge }
 Napi::Value MapAnonymous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  void* addr = nullptr;
-  int preload = 0, huge = 0;
-  size_t length = static_cast<size_t>(Num(info, 0));
-  Status s = shmnet::MapAnonymous(length, static_cast<int>(Int(info, 1)), &addr, &preload, &huge);
+  MapOut m;
+  m.length = static_cast<size_t>(Num(info, 0));
+  Status s = shmnet::MapAnonymous(m.length, static_cast<int>(Int(info, 1)), &m.addr, &m.preload, &m.huge);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, length, UnmapDeleter), preload, huge);
+  return MapResult(env, NewShared(env, m.addr, m.length, UnmapDeleter), m);
 }
 
 // unmap(arrayBuffer): releases a mapFile mapping now and detaches the buffer.
@@ -395,13 +395,12 @@ Napi::Value SysvSize(const Napi::CallbackInfo& info) {
 // sysvAttach(id, size, flags) -> { buffer: SharedArrayBuffer, preload, huge } (size from sysvSize)
 Napi::Value SysvAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  void* addr = nullptr;
-  int preload = 0, huge = 0;
-  size_t length = static_cast<size_t>(Num(info, 1));
-  Status s = shmnet::SysvAttach(static_cast<int>(Int(info, 0)), false, length, static_cast<int>(Int(info, 2)), &addr,
-                                &preload, &huge);
+  MapOut m;
+  m.length = static_cast<size_t>(Num(info, 1));
+  Status s = shmnet::SysvAttach(static_cast<int>(Int(info, 0)), false, m.length, static_cast<int>(Int(info, 2)), &m.addr,
+                                &m.preload, &m.huge);
   if (s.err != 0) return StatusValue(env, s);
-  return MapResult(env, NewShared(env, addr, length, SysvDeleter), preload, huge);
+  return MapResult(env, NewShared(env, m.addr, m.length, SysvDeleter), m);
 }
 
 Napi::Value SysvRemove(const Napi::CallbackInfo& info) {
@@ -471,7 +470,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fdHandle", Napi::Function::New(env, FdHandle));
   exports.Set("handleSize", Napi::Function::New(env, HandleSize));
   exports.Set("handleClose", Napi::Function::New(env, HandleClose));
-  exports.Set("handleReserve", Napi::Function::New(env, HandleReserve));
   exports.Set("mapShared", Napi::Function::New(env, MapShared));
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("mapAnonymous", Napi::Function::New(env, MapAnonymous));

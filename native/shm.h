@@ -63,7 +63,8 @@ Handle FdHandle(int fd);
 
 Status HandleSize(Handle h, uint64_t* size);
 Status HandleClose(Handle h);
-// Grows a file-backed object (used after a memfd is created).
+// Grows a file-backed object and reserves its pages (POSIX only: used after a
+// memfd is created).
 Status HandleReserve(Handle h, uint64_t size);
 
 // Maps [offset, offset + length) of `h`; offset must be page aligned.

@@ -202,12 +202,6 @@ Status HandleClose(Handle h) {
   return Ok();
 }
 
-Status HandleReserve(Handle h, uint64_t size) {
-  (void)h;
-  (void)size;
-  return Status{ENOSYS, "memfd"};
-}
-
 // PrefetchVirtualMemory, resolved once from kernel32 (absent before Windows 8).
 struct RangeEntry {
   PVOID VirtualAddress;

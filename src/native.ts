@@ -69,7 +69,6 @@ interface Binding {
   fdHandle(fd: number): number;
   handleSize(handle: number): number | Failure;
   handleClose(handle: number): undefined | Failure;
-  handleReserve(handle: number, size: number): undefined | Failure;
   mapShared(handle: number, offset: number, length: number, prot: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
   mapFile(handle: number, offset: number, length: number, prot: number, flags: number): RawMapResult<ArrayBuffer> | Failure;
   mapAnonymous(length: number, flags: number): RawMapResult<SharedArrayBuffer> | Failure;
@@ -103,7 +102,7 @@ function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'binding.gyp'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('shmnet: cannot find the package root (binding.gyp)');
+    if (up === dir) throw new ShmnetError(codes.NOT_FOUND, 'shmnet: cannot find the package root (binding.gyp)');
     dir = up;
   }
 }
@@ -163,9 +162,6 @@ export function handleSize(handle: number): number {
 }
 export function handleClose(handle: number): void {
   check(binding.handleClose(handle));
-}
-export function handleReserve(handle: number, size: number): void {
-  check(binding.handleReserve(handle, size));
 }
 function mapped<B extends ArrayBufferLike>(r: RawMapResult<B>): MapResult<B> {
   return { buffer: r.buffer, preload: PRELOAD[r.preload] ?? 'none', hugePages: HUGE_PAGES[r.huge] ?? 'none' };

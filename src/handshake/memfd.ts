@@ -16,7 +16,8 @@
  */
 import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
-import { MappedRegion } from '../mapping/region.js';
+import type { MappedRegion } from '../mapping/region.js';
+import { sharedRegion } from '../mapping/shared-memory.js';
 import * as native from '../native.js';
 import { regionSize } from '../ring/header.js';
 import { initRegion } from '../ring/region.js';
@@ -31,8 +32,7 @@ export function canPassFd(socket: Socket): boolean {
 export function createMemfdRegion(size: number): { region: MappedRegion; handle: number } {
   const { handle } = native.memfdCreate('shmnet', size);
   try {
-    const mapped = native.mapShared(handle, 0, size, native.PROT_READ_WRITE, 0);
-    return { region: new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size }), handle };
+    return { region: sharedRegion('shm', native.mapShared(handle, 0, size, native.PROT_READ_WRITE, 0), size), handle };
   } catch (err) {
     native.handleClose(handle);
     throw err;
@@ -103,8 +103,7 @@ export function mapRegionFd(fd: number, size: number): MappedRegion {
     if ((seals & (native.F_SEAL_SHRINK | native.F_SEAL_GROW)) !== (native.F_SEAL_SHRINK | native.F_SEAL_GROW)) {
       throw new ShmnetError(codes.HANDSHAKE, 'the region descriptor is not sealed against resizing');
     }
-    const mapped = native.mapShared(fd, 0, size, native.PROT_READ_WRITE, 0);
-    return new MappedRegion({ kind: 'shm', readOnly: false, buffer: mapped.buffer, byteOffset: 0, size });
+    return sharedRegion('shm', native.mapShared(fd, 0, size, native.PROT_READ_WRITE, 0), size);
   } finally {
     native.handleClose(fd);
   }

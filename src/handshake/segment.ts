@@ -16,7 +16,7 @@
  * leaves them to the sweep.
  */
 import { randomBytes } from 'node:crypto';
-import { MappedRegion } from '../mapping/region.js';
+import type { MappedRegion } from '../mapping/region.js';
 import { openShm, unlinkShm } from '../mapping/shm.js';
 import { regionSize } from '../ring/header.js';
 import { initRegion } from '../ring/region.js';

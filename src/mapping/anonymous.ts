@@ -1,6 +1,7 @@
 /** Anonymous shared memory: `mapAnonymous`. */
 import * as native from '../native.js';
-import { MappedRegion } from './region.js';
+import type { MappedRegion } from './region.js';
+import { sharedRegion } from './shared-memory.js';
 import { checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
 /**
@@ -14,14 +15,5 @@ export interface MapAnonymousOptions extends MapHints {}
 export function mapAnonymous(size: number, options?: MapAnonymousOptions): MappedRegion {
   const length = checkSize('size', size);
   const o = checkOptions<MapAnonymousOptions>(options, 'mapAnonymous');
-  const mapped = native.mapAnonymous(length, mapFlags(o));
-  return new MappedRegion({
-    kind: 'anonymous',
-    buffer: mapped.buffer,
-    byteOffset: 0,
-    size: length,
-    readOnly: false,
-    preload: mapped.preload,
-    hugePages: mapped.hugePages,
-  });
+  return sharedRegion('anonymous', native.mapAnonymous(length, mapFlags(o)), length);
 }

@@ -24,6 +24,7 @@ import { closeSync, fdatasyncSync } from 'node:fs';
 import { codes, fromNodeError, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
 import type { HugePages, Preload } from '../native.js';
+import { alignDown, pageSpan, type PageSpan, type RegionMemory } from './memory.js';
 import { MAX_MAPPING_SIZE } from './validate.js';
 
 /** The window a region larger than `WINDOW_THRESHOLD` gets unless `window` says otherwise: 1 GiB. */
@@ -63,11 +64,8 @@ export interface View {
   end: number;
 }
 
-function alignDown(v: number): number {
-  return v - (v % native.pageSize);
-}
-
-export class FileWindow {
+export class FileWindow implements RegionMemory {
+  readonly kind = 'file';
   readonly path: string;
   readonly fd: number;
   readonly handle: number;
@@ -75,7 +73,7 @@ export class FileWindow {
   size = 0;
   /** Window length (a multiple of the page size), or null when the whole region is mapped. */
   windowSize: number | null = null;
-  view: View;
+  #view: View;
   preload: Preload = 'none';
   hugePages: HugePages = 'none';
 
@@ -93,7 +91,7 @@ export class FileWindow {
     this.handle = native.fdHandle(plan.fd);
     this.#flushHandle = plan.shared ? this.handle : -1;
     this.#resize(native.handleSize(this.handle), true);
-    this.view = this.#mapAt(0, false);
+    this.#view = this.#mapAt(0, false);
   }
 
   /** Sets `size` and `windowSize` for a file of `fileSize` bytes (strict: as mapFile, else as remap). */
@@ -168,18 +166,71 @@ export class FileWindow {
   }
 
   /** The view holding region offset `pos` (< size), moving the window there if needed. */
-  viewAt(pos: number): View {
-    const v = this.view;
+  #viewAt(pos: number): View {
+    const v = this.#view;
     if (pos >= v.start && pos < v.end) return v;
     const next = this.#mapAt(pos, pos < v.start);
-    this.view = next;
+    this.#view = next;
     this.#retire(v);
     return next;
   }
 
   /** The caller took the raw view: from now on it may be written at any time. */
-  markRaw(): void {
+  #markRaw(): void {
     if (this.#plan.shared) this.#raw = true;
+  }
+
+  rawBuffer(): ArrayBuffer {
+    this.#markRaw();
+    return this.#view.buffer;
+  }
+
+  rawBytes(): Buffer {
+    this.#markRaw();
+    return this.#view.bytes;
+  }
+
+  get byteOffset(): number {
+    return this.#view.byteOffset;
+  }
+
+  get windowOffset(): number {
+    return this.#view.start;
+  }
+
+  moveTo(pos: number): void {
+    this.#viewAt(pos);
+  }
+
+  /**
+   * The default is the current window; a range given must fit in one
+   * window, which moves there (an open range is cut to the window's end).
+   */
+  pages(range: [number, number] | null, open: boolean): PageSpan {
+    let from = this.#view.start;
+    let to = this.#view.end;
+    if (range !== null) {
+      [from, to] = range;
+      if (to > from && (from < this.#view.start || to > this.#view.end)) {
+        this.#viewAt(from);
+        if (open) to = Math.min(to, this.#view.end);
+        if (to > this.#view.end) {
+          throw outOfRange(`range [${from}, ${to}) does not fit in one window (${this.windowSize} bytes)`);
+        }
+      }
+    }
+    const v = this.#view;
+    return pageSpan(v.buffer, v.byteOffset + (from - v.start), to - from);
+  }
+
+  /** Also covers what earlier windows left dirty (fdatasync). */
+  flush(from: number, to: number, whole: boolean, async: boolean): void {
+    if (whole) this.#syncAll(true, async);
+    else this.#syncRange(from, to, async);
+  }
+
+  syncPending(): void {
+    this.#syncAll(false, false);
   }
 
   /** Whether anything may wait for a sync. */
@@ -192,7 +243,7 @@ export class FileWindow {
     let handle = this.handle;
     for (let done = 0; done < n; ) {
       const at = pos + done;
-      const v = this.viewAt(at);
+      const v = this.#viewAt(at);
       const k = Math.min(n - done, v.end - at);
       const r = native.copy(target.buffer, target.byteOffset + done, v.buffer, v.byteOffset + (at - v.start), k, handle, this.#plan.offset + pos + n);
       if (r !== native.COPIED) throw this.#accessError(r, pos, n);
@@ -208,7 +259,7 @@ export class FileWindow {
     let handle = this.handle;
     for (let done = 0; done < n; ) {
       const at = pos + done;
-      const v = this.viewAt(at);
+      const v = this.#viewAt(at);
       const k = Math.min(n - done, v.end - at);
       const r = native.copy(v.buffer, v.byteOffset + (at - v.start), source.buffer, source.byteOffset + done, k, handle, this.#plan.offset + pos + n);
       if (r !== native.COPIED) throw this.#accessError(r, pos, n);
@@ -263,8 +314,8 @@ export class FileWindow {
   }
 
   /** Syncs region bytes [from, to): the part mapped now, and whatever earlier windows left dirty. */
-  syncRange(from: number, to: number, async: boolean): void {
-    const v = this.view;
+  #syncRange(from: number, to: number, async: boolean): void {
+    const v = this.#view;
     this.#msync(v, from, to, async);
     if (async) return;
     if (from <= v.start && to >= v.end) this.#dirty = false;
@@ -272,8 +323,8 @@ export class FileWindow {
   }
 
   /** Syncs everything written: the current mapping (if dirty, or always with `force`) and earlier windows. */
-  syncAll(force: boolean, async: boolean): void {
-    const v = this.view;
+  #syncAll(force: boolean, async: boolean): void {
+    const v = this.#view;
     if (force || this.#dirty || this.#raw) {
       native.sync(v.buffer, 0, v.buffer.byteLength, async, this.#flushHandle);
       if (!async) this.#dirty = false;
@@ -288,7 +339,7 @@ export class FileWindow {
   remap(): void {
     const oldSize = this.size;
     const oldWindow = this.windowSize;
-    const old = this.view;
+    const old = this.#view;
     let next: View;
     try {
       this.#resize(native.handleSize(this.handle), false);
@@ -298,14 +349,14 @@ export class FileWindow {
       this.windowSize = oldWindow;
       throw err;
     }
-    this.view = next;
+    this.#view = next;
     this.#retire(old);
   }
 
   /** Unmaps and closes the fd. */
   close(): void {
     try {
-      native.unmap(this.view.buffer);
+      native.unmap(this.#view.buffer);
     } finally {
       closeSync(this.fd);
     }

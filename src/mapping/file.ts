@@ -98,7 +98,7 @@ export function mapFile(path: string, options?: MapFileOptions): MappedRegion {
     closeSync(fd);
     throw err;
   }
-  return new MappedRegion({ kind: 'file', file, readOnly: mode === 'r', sync, syncInterval });
+  return new MappedRegion(file, { readOnly: mode === 'r', sync, syncInterval });
 }
 
 function checkInterval(v: unknown): number {

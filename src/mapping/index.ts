@@ -1,5 +1,6 @@
 export { MappedRegion } from './region.js';
-export type { RegionKind, Whence, FlushOptions, RangeOptions, SyncMode } from './region.js';
+export type { Whence, FlushOptions, RangeOptions, SyncMode } from './region.js';
+export type { RegionKind } from './memory.js';
 export type { Preload, HugePages } from '../native.js';
 export type { MapHints } from './validate.js';
 export { openShm, unlinkShm } from './shm.js';

@@ -10,6 +10,11 @@
  * ArrayBuffers: `close()` (and a window moving, and `remap()`) detaches the
  * old buffer (views become empty) and unmaps it at once.
  *
+ * The region checks every argument and keeps the cursor, the sync timer
+ * and the closed state; the memory behind it does the accesses, and is
+ * where the kinds differ (memory.ts): `SharedMemory` for memory mapped
+ * once, `FileWindow` for files.
+ *
  * File regions add what absfs/memmapfs offers: a sliding window over files
  * larger than one mapping, truncation safety (see file-window.ts), and sync
  * modes that decide when written bytes reach the disk:
@@ -29,9 +34,7 @@ import { EventEmitter } from 'node:events';
 import { codes, closedError, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
 import type { Advice, HugePages, Preload } from '../native.js';
-import type { FileWindow } from './file-window.js';
-
-export type RegionKind = 'file' | 'shm' | 'anonymous' | 'sysv';
+import type { PageSpan, RegionKind, RegionMemory } from './memory.js';
 
 /** Where `seek` counts from: 0/'start', 1/'current', 2/'end' (as io.Seeker). */
 export type Whence = 0 | 1 | 2 | 'start' | 'current' | 'end';
@@ -40,24 +43,18 @@ export type Whence = 0 | 1 | 2 | 'start' | 'current' | 'end';
 export type SyncMode = 'immediate' | 'periodic' | 'lazy' | 'never';
 export const SYNC_MODES: readonly SyncMode[] = ['immediate', 'periodic', 'lazy', 'never'];
 
-export interface RegionInit {
-  kind: RegionKind;
-  readOnly: boolean;
-  /** Regions mapped once: the mapping, where the region starts in it, and its size. */
-  buffer?: SharedArrayBuffer | ArrayBuffer;
-  byteOffset?: number;
-  size?: number;
-  /** Releases such a mapping; called once by `close()`. */
-  release?: (buffer: SharedArrayBuffer | ArrayBuffer) => void;
-  /** File regions: the mapped part of the file, which owns the mapping and the fd. */
-  file?: FileWindow;
+/** What a region is, beyond its memory. */
+export interface RegionOptions {
+  /** Only file regions can be read-only. */
+  readOnly?: boolean;
+  /** The POSIX name of an `openShm` region. */
+  name?: string;
+  /** The SysV identifier of a `createSysV`/`openSysV` region. */
+  id?: number;
+  /** File regions: when written bytes reach the disk; default 'never'. */
   sync?: SyncMode;
   /** Milliseconds between 'periodic' syncs. */
   syncInterval?: number;
-  name?: string;
-  id?: number;
-  preload?: Preload;
-  hugePages?: HugePages;
 }
 
 export interface FlushOptions {
@@ -87,7 +84,7 @@ function checkBytes(name: string, v: unknown): Uint8Array {
   return v;
 }
 
-/** Scratch for the 64-bit accessors of guarded regions. */
+/** Scratch for the 64-bit accessors. */
 const scratch64 = Buffer.alloc(8);
 
 export class MappedRegion extends EventEmitter {
@@ -102,45 +99,24 @@ export class MappedRegion extends EventEmitter {
   /** Milliseconds between syncs in `'periodic'` mode, else 0. */
   readonly syncInterval: number;
 
-  #file: FileWindow | null;
-  #buffer: SharedArrayBuffer | ArrayBuffer | null;
-  #bytes: Buffer | null;
-  #byteOffset: number;
-  #size: number;
-  #release: (buffer: SharedArrayBuffer | ArrayBuffer) => void;
-  #preload: Preload;
-  #hugePages: HugePages;
-  /**
-   * Copies through the addon's guarded copy: a named POSIX object can be
-   * truncated by any process that can open it, which makes its pages
-   * vanish (SIGBUS) just as a file's do. Anonymous and SysV memory cannot
-   * shrink and keep the plain JS copy.
-   */
-  #guarded: boolean;
+  readonly #memory: RegionMemory;
   #closed = false;
   #position = 0;
   #timer: NodeJS.Timeout | undefined;
   /** The first background sync error nobody listened for. */
   #pendingError: Error | null = null;
 
-  constructor(init: RegionInit) {
+  /** A region over `memory`, which it owns from now on (see memory.ts). */
+  constructor(memory: RegionMemory, options: RegionOptions = {}) {
     super();
-    this.kind = init.kind;
-    this.readOnly = init.readOnly;
-    this.name = init.name;
-    this.id = init.id;
-    this.sync = init.sync ?? 'never';
-    this.syncInterval = this.sync === 'periodic' ? (init.syncInterval ?? 0) : 0;
-    this.#file = init.file ?? null;
-    this.#buffer = init.buffer ?? null;
-    this.#byteOffset = init.byteOffset ?? 0;
-    this.#size = init.size ?? 0;
-    this.#bytes = this.#buffer === null ? null : Buffer.from(this.#buffer, this.#byteOffset, this.#size);
-    this.#release = init.release ?? (() => {});
-    this.#preload = init.preload ?? 'none';
-    this.#hugePages = init.hugePages ?? 'none';
-    this.#guarded = init.kind === 'shm';
-    if (this.sync === 'periodic' && this.#file !== null) {
+    this.#memory = memory;
+    this.kind = memory.kind;
+    this.readOnly = options.readOnly ?? false;
+    this.name = options.name;
+    this.id = options.id;
+    this.sync = options.sync ?? 'never';
+    this.syncInterval = this.sync === 'periodic' ? (options.syncInterval ?? 0) : 0;
+    if (this.sync === 'periodic') {
       const state: TickState = { ref: new WeakRef(this), timer: undefined };
       // unref'd, and holding the region only weakly: it never keeps the
       // process alive, nor a region nobody references.
@@ -152,13 +128,13 @@ export class MappedRegion extends EventEmitter {
 
   static #tick(state: TickState): void {
     const region = state.ref.deref();
-    if (region === undefined || region.#closed || region.#file === null) {
+    if (region === undefined || region.#closed) {
       clearInterval(state.timer);
       return;
     }
-    if (!region.#file.pending) return;
+    if (!region.#memory.pending) return;
     try {
-      region.#file.syncAll(false, false);
+      region.#memory.syncPending();
     } catch (err) {
       region.#background(err as Error);
     }
@@ -183,7 +159,7 @@ export class MappedRegion extends EventEmitter {
 
   /** Bytes in the region: for a file, the requested length (or the file's length when it was last mapped). */
   get size(): number {
-    return this.#file !== null ? this.#file.size : this.#size;
+    return this.#memory.size;
   }
 
   /**
@@ -194,16 +170,12 @@ export class MappedRegion extends EventEmitter {
    */
   get buffer(): SharedArrayBuffer | ArrayBuffer {
     this.#live();
-    if (this.#file !== null) {
-      this.#file.markRaw();
-      return this.#file.view.buffer;
-    }
-    return this.#buffer!;
+    return this.#memory.rawBuffer();
   }
 
   get byteOffset(): number {
     this.#live();
-    return this.#file !== null ? this.#file.view.byteOffset : this.#byteOffset;
+    return this.#memory.byteOffset;
   }
 
   /**
@@ -221,32 +193,28 @@ export class MappedRegion extends EventEmitter {
    */
   get bytes(): Buffer {
     this.#live();
-    if (this.#file !== null) {
-      this.#file.markRaw();
-      return this.#file.view.bytes;
-    }
-    return this.#bytes!;
+    return this.#memory.rawBytes();
   }
 
   /** The region offset of `bytes[0]`: 0 unless the region is windowed. */
   get windowOffset(): number {
     this.#live();
-    return this.#file !== null ? this.#file.view.start : 0;
+    return this.#memory.windowOffset;
   }
 
   /** Whether only a sliding window of the region is mapped at a time. */
   get windowed(): boolean {
-    return this.#file !== null && this.#file.windowSize !== null;
+    return this.#memory.windowSize !== null;
   }
 
   /** Bytes mapped at a time: the window's length when windowed, else the region's size. */
   get windowSize(): number {
-    return this.#file?.windowSize ?? this.size;
+    return this.#memory.windowSize ?? this.size;
   }
 
   /** How the pages were preloaded when `populate` was asked for. */
   get preload(): Preload {
-    return this.#file !== null ? this.#file.preload : this.#preload;
+    return this.#memory.preload;
   }
 
   /** Whether the pages were pre-faulted at map time (`preload === 'populate'`). */
@@ -256,7 +224,7 @@ export class MappedRegion extends EventEmitter {
 
   /** Which huge pages were used when `hugePages` was asked for. */
   get hugePages(): HugePages {
-    return this.#file !== null ? this.#file.hugePages : this.#hugePages;
+    return this.#memory.hugePages;
   }
 
   /** Whether the mapping uses reserved huge pages (`hugePages === 'hugetlb'`). */
@@ -278,34 +246,6 @@ export class MappedRegion extends EventEmitter {
     if (this.readOnly) throw new ShmnetError(codes.READ_ONLY, `the ${this.kind} mapping is read-only`);
   }
 
-  /** Copies region bytes [o, o + n) of a region mapped once into `target`. */
-  #copyOut(target: Uint8Array, o: number, n: number): void {
-    if (!this.#guarded) {
-      target.set(this.#bytes!.subarray(o, o + n));
-      return;
-    }
-    const r = native.copy(target.buffer, target.byteOffset, this.#buffer!, this.#byteOffset + o, n);
-    if (r !== native.COPIED) throw this.#vanished(o, n);
-  }
-
-  /** Copies all of `source` to region offset `o` of a region mapped once. */
-  #copyIn(source: Uint8Array, o: number): void {
-    if (!this.#guarded) {
-      this.#bytes!.set(source, o);
-      return;
-    }
-    const r = native.copy(this.#buffer!, this.#byteOffset + o, source.buffer, source.byteOffset, source.length);
-    if (r !== native.COPIED) throw this.#vanished(o, source.length);
-  }
-
-  #vanished(o: number, n: number): ShmnetError {
-    return new ShmnetError(
-      codes.TRUNCATED,
-      `pages of shared-memory object ${this.name} in [${o}, ${o + n}) are gone (SIGBUS): ` +
-        'another process truncated it, or its filesystem could not supply the page',
-    );
-  }
-
   #offset(offset: unknown, what = 'offset'): number {
     const o = checkInteger(what, offset);
     if (o < 0 || o > this.size) throw outOfRange(`${what} ${o} is outside the region [0, ${this.size}]`);
@@ -323,10 +263,7 @@ export class MappedRegion extends EventEmitter {
     checkBytes('target', target);
     const o = this.#offset(offset);
     const n = Math.min(target.length, this.size - o);
-    if (n > 0) {
-      if (this.#file !== null) this.#file.read(target, o, n);
-      else this.#copyOut(target, o, n);
-    }
+    if (n > 0) this.#memory.read(target, o, n);
     return n;
   }
 
@@ -343,8 +280,7 @@ export class MappedRegion extends EventEmitter {
     if (source.length > this.size - o) {
       throw outOfRange(`writing ${source.length} bytes at ${o} runs past the region's end (${this.size})`);
     }
-    if (this.#file !== null) this.#file.write(source, o, this.sync === 'immediate');
-    else this.#copyIn(source, o);
+    this.#memory.write(source, o, this.sync === 'immediate');
     return source.length;
   }
 
@@ -376,7 +312,7 @@ export class MappedRegion extends EventEmitter {
     else throw invalidArg(`whence must be 'start', 'current' or 'end', got ${String(whence)}`);
     const next = base + o;
     if (next < 0 || !Number.isSafeInteger(next)) throw outOfRange(`seek to ${next} is before the start of the region`);
-    if (this.#file !== null && next < this.size) this.#file.viewAt(next);
+    if (next < this.size) this.#memory.moveTo(next);
     this.#position = next;
     return next;
   }
@@ -386,9 +322,7 @@ export class MappedRegion extends EventEmitter {
     this.#live();
     const o = this.#offset(offset);
     if (o + 8 > this.size) throw outOfRange(`a 64-bit read at ${o} runs past the region's end (${this.size})`);
-    if (this.#file !== null) this.#file.read(scratch64, o, 8);
-    else if (this.#guarded) this.#copyOut(scratch64, o, 8);
-    else return this.#bytes!.readBigUInt64LE(o);
+    this.#memory.read(scratch64, o, 8);
     return scratch64.readBigUInt64LE(0);
   }
 
@@ -399,13 +333,8 @@ export class MappedRegion extends EventEmitter {
     if (typeof value !== 'bigint') throw invalidArg('value must be a bigint');
     if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw outOfRange(`value ${value} does not fit in 64 unsigned bits`);
     if (o + 8 > this.size) throw outOfRange(`a 64-bit write at ${o} runs past the region's end (${this.size})`);
-    if (this.#file === null && !this.#guarded) {
-      this.#bytes!.writeBigUInt64LE(value, o);
-      return;
-    }
     scratch64.writeBigUInt64LE(value, 0);
-    if (this.#file !== null) this.#file.write(scratch64, o, this.sync === 'immediate');
-    else this.#copyIn(scratch64, o);
+    this.#memory.write(scratch64, o, this.sync === 'immediate');
   }
 
   /** Validates an optional sub-range; returns region offsets [from, to). */
@@ -419,34 +348,13 @@ export class MappedRegion extends EventEmitter {
   }
 
   /**
-   * Resolves an optional sub-range to [buffer, page-aligned start, length]
-   * inside the mapping. On a windowed region the default is the current
-   * window, and a range given must fit in one window, which moves there.
+   * The pages of an optional sub-range. On a windowed region the default is
+   * the current window, and a range given must fit in one window, which
+   * moves there.
    */
-  #mapped(opts: RangeOptions | undefined): [SharedArrayBuffer | ArrayBuffer, number, number] {
-    if (this.#file === null) {
-      const [from, to] = this.#range(opts);
-      const start = this.#byteOffset + from;
-      const aligned = start - (start % native.pageSize);
-      return [this.#buffer!, aligned, start + (to - from) - aligned];
-    }
-    const file = this.#file;
-    let from = file.view.start;
-    let to = file.view.end;
-    if (opts?.offset !== undefined || opts?.length !== undefined) {
-      [from, to] = this.#range(opts);
-      if (to > from && (from < file.view.start || to > file.view.end)) {
-        file.viewAt(from);
-        if (opts.length === undefined) to = Math.min(to, file.view.end);
-        if (to > file.view.end) {
-          throw outOfRange(`range [${from}, ${to}) does not fit in one window (${file.windowSize} bytes)`);
-        }
-      }
-    }
-    const v = file.view;
-    const start = v.byteOffset + (from - v.start);
-    const aligned = start - (start % native.pageSize);
-    return [v.buffer, aligned, start + (to - from) - aligned];
+  #pages(opts: RangeOptions | undefined): PageSpan {
+    const given = opts?.offset !== undefined || opts?.length !== undefined;
+    return this.#memory.pages(given ? this.#range(opts) : null, opts?.length === undefined);
   }
 
   /**
@@ -457,18 +365,10 @@ export class MappedRegion extends EventEmitter {
    */
   flush(opts: FlushOptions = {}): void {
     this.#live();
-    const async = opts.async === true;
-    if (this.#file !== null) {
-      const [from, to] = this.#range(opts);
-      if (opts.offset === undefined && opts.length === undefined) this.#file.syncAll(true, async);
-      else this.#file.syncRange(from, to, async);
-      const kept = this.#takePending();
-      if (kept !== null) throw kept;
-      return;
-    }
-    const [buffer, start, length] = this.#mapped(opts);
-    if (length === 0 || this.kind === 'anonymous' || this.kind === 'sysv') return;
-    native.sync(buffer, start, length, async);
+    const [from, to] = this.#range(opts);
+    this.#memory.flush(from, to, opts.offset === undefined && opts.length === undefined, opts.async === true);
+    const kept = this.#takePending();
+    if (kept !== null) throw kept;
   }
 
   /**
@@ -483,20 +383,20 @@ export class MappedRegion extends EventEmitter {
     if ((advice === 'hugepage' || advice === 'nohugepage') && native.platform !== 'linux') {
       throw new ShmnetError(codes.UNSUPPORTED, `advice '${advice}' exists only on Linux`);
     }
-    const [buffer, start, length] = this.#mapped(opts);
+    const [buffer, start, length] = this.#pages(opts);
     if (length > 0) native.advise(buffer, start, length, advice);
   }
 
   /** Locks the pages in RAM (mlock). On a windowed region: the current window, until it moves. */
   lock(opts?: RangeOptions): void {
     this.#live();
-    const [buffer, start, length] = this.#mapped(opts);
+    const [buffer, start, length] = this.#pages(opts);
     if (length > 0) native.lock(buffer, start, length);
   }
 
   unlock(opts?: RangeOptions): void {
     this.#live();
-    const [buffer, start, length] = this.#mapped(opts);
+    const [buffer, start, length] = this.#pages(opts);
     if (length > 0) native.unlock(buffer, start, length);
   }
 
@@ -506,12 +406,11 @@ export class MappedRegion extends EventEmitter {
    * truncated or grew the file. Old views are emptied; the cursor stays.
    * Throws `SHMNET_ERR_TRUNCATED` if the file now ends before the region
    * starts, leaving the region as it was. A 'cow' region loses its private
-   * changes.
+   * changes. Other kinds throw `SHMNET_ERR_UNSUPPORTED`.
    */
   remap(): void {
     this.#live();
-    if (this.#file === null) throw new ShmnetError(codes.UNSUPPORTED, `remap() applies to file regions, not ${this.kind}`);
-    this.#file.remap();
+    this.#memory.remap();
   }
 
   /**
@@ -526,25 +425,17 @@ export class MappedRegion extends EventEmitter {
     this.#closed = true;
     clearInterval(this.#timer);
     let error: unknown = null;
-    const file = this.#file;
-    if (file !== null) {
-      if (this.sync !== 'never' && file.pending) {
-        try {
-          file.syncAll(false, false);
-        } catch (err) {
-          error = err;
-        }
-      }
+    if (this.sync !== 'never' && this.#memory.pending) {
       try {
-        file.close();
+        this.#memory.syncPending();
       } catch (err) {
-        error ??= err;
+        error = err;
       }
-    } else {
-      const buffer = this.#buffer!;
-      this.#buffer = null;
-      this.#bytes = null;
-      this.#release(buffer);
+    }
+    try {
+      this.#memory.close();
+    } catch (err) {
+      error ??= err;
     }
     error ??= this.#takePending();
     this.emit('close');

@@ -1,7 +1,8 @@
 /** Named POSIX shared memory: `openShm`, `unlinkShm`. */
 import { codes, invalidArg, outOfRange, ShmnetError } from '../errors.js';
 import * as native from '../native.js';
-import { MappedRegion } from './region.js';
+import type { MappedRegion } from './region.js';
+import { sharedRegion } from './shared-memory.js';
 import { checkMode, checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
 /**
@@ -59,18 +60,8 @@ export function openShm(name: string, options?: OpenShmOptions): MappedRegion {
       throw outOfRange(`size ${size} exceeds the size of ${n} (${opened.size} bytes)`);
     }
     const length = size ?? checkSize('object size', opened.size);
-    const mapped = native.mapShared(opened.handle, 0, length, native.PROT_READ_WRITE, mapHints);
-    return new MappedRegion({
-      kind: 'shm',
-      buffer: mapped.buffer,
-      byteOffset: 0,
-      size: length,
-      readOnly: false,
-      name: n,
-      preload: mapped.preload,
-      hugePages: mapped.hugePages,
-      // The memory stays mapped until the last view is collected.
-    });
+    // The memory stays mapped until the last view is collected.
+    return sharedRegion('shm', native.mapShared(opened.handle, 0, length, native.PROT_READ_WRITE, mapHints), length, { name: n });
   } catch (err) {
     if (opened.created) {
       try {

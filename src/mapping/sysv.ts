@@ -6,7 +6,8 @@
  */
 import { invalidArg } from '../errors.js';
 import * as native from '../native.js';
-import { MappedRegion } from './region.js';
+import type { MappedRegion } from './region.js';
+import { sharedRegion } from './shared-memory.js';
 import type { HugePages } from '../native.js';
 import { checkMode, checkOptions, checkSize, mapFlags, type MapHints } from './validate.js';
 
@@ -30,17 +31,9 @@ function checkId(id: unknown): number {
 
 function attach(id: number, size: number, flags: number, created?: HugePages): MappedRegion {
   const mapped = native.sysvAttach(id, size, flags);
-  return new MappedRegion({
-    kind: 'sysv',
-    buffer: mapped.buffer,
-    byteOffset: 0,
-    size,
-    readOnly: false,
-    id,
-    preload: mapped.preload,
-    hugePages: created === 'hugetlb' ? created : mapped.hugePages,
-    // shmdt runs when the last view is collected.
-  });
+  if (created === 'hugetlb') mapped.hugePages = created;
+  // shmdt runs when the last view is collected.
+  return sharedRegion('sysv', mapped, size, { id });
 }
 
 /** Creates a private SysV segment (IPC_PRIVATE) and attaches it; `region.id` names it. */

@@ -17,7 +17,7 @@ import { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { codes, ShmnetError, invalidArg } from '../errors.js';
 import { publishClose, type Role } from './diagnostics.js';
-import type { Engine, EngineStats, Transport } from './engine.js';
+import type { Engine, RingStats, Transport } from './engine.js';
 import type { PeerCredentials } from '../handshake/peer-cred.js';
 
 /**
@@ -25,7 +25,7 @@ import type { PeerCredentials } from '../handshake/peer-cred.js';
  * (`chunksIn`/`chunksOut` once connected) and, over rings, the ring
  * counters and the transport's (doorbells, or a channel's wakes and probes).
  */
-export interface ConnStats extends Partial<EngineStats> {
+export interface ConnStats extends Partial<RingStats> {
   transport: Transport | 'pending';
   bytesRead: number;
   bytesWritten: number;

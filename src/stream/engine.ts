@@ -16,6 +16,26 @@ export interface EngineStats {
   chunksOut: number;
 }
 
+/** Ring counters in `conn.stats()`. */
+export interface RingStats extends EngineStats {
+  ringSize: number;
+  parks: number;
+  /** The read side is parked on the doorbell right now (it costs no CPU). */
+  parked: boolean;
+  spinTurns: number;
+  /** The wait policy's figures (wait-policy.ts). */
+  replies: number;
+  replySpunUs: number;
+  replyParkedUs: number;
+  replySpinUs: number;
+  spinStalls: number;
+  /** NaN when the peer has corrupted the ring. */
+  rxOccupancy: number;
+  txOccupancy: number;
+  peakRxOccupancy?: number;
+  peakTxOccupancy?: number;
+}
+
 export interface Engine {
   readonly transport: Transport;
   /** Writes every chunk, then calls `cb` (possibly synchronously). */

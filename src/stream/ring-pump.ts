@@ -77,7 +77,7 @@
 import { codes, connReset, ShmnetError } from '../errors.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
-import type { Engine, EngineStats, Transport } from './engine.js';
+import type { Engine, RingStats, Transport } from './engine.js';
 import { WaitPolicy } from './wait-policy.js';
 
 /** Largest Buffer pushed to the stream per read. */
@@ -139,26 +139,6 @@ export interface RingPumpInit {
   trackPeaks: boolean;
   /** The rings were corrupt before the pump existed (the tx/rx given are spares). */
   startError: Error | null;
-}
-
-/** Ring counters in `conn.stats()`. */
-export interface RingStats extends EngineStats {
-  ringSize: number;
-  parks: number;
-  /** The read side is parked on the doorbell right now (it costs no CPU). */
-  parked: boolean;
-  spinTurns: number;
-  /** The wait policy's figures (wait-policy.ts). */
-  replies: number;
-  replySpunUs: number;
-  replyParkedUs: number;
-  replySpinUs: number;
-  spinStalls: number;
-  /** NaN when the peer has corrupted the ring. */
-  rxOccupancy: number;
-  txOccupancy: number;
-  peakRxOccupancy?: number;
-  peakTxOccupancy?: number;
 }
 
 export class RingPump implements Engine {
