@@ -25,6 +25,9 @@ export interface WindowReading {
  * clock at the same moment, so a late reading moves the window (its real
  * length is measured), it does not bias the rate.
  *
+ * A window whose time is up but in which nothing arrived yet stays open
+ * until the first arrival (timers keep polling every millisecond).
+ *
  * `onClose` runs synchronously when the window closes, from inside the
  * delivery loop if that is where the closing poll happened: it is where
  * the sender is told to stop (a synchronous send), which is what lets a
@@ -86,6 +89,10 @@ export class TimedWindow {
     }
     if (now < this.#closeAt) return;
     const count = this.read() - this.#c0;
+    // A window closes only once something arrived in it: on a starved
+    // machine a short window can otherwise see nothing. It stays open, and
+    // its real (longer) length is what the rate is divided by.
+    if (count <= 0) return;
     const cpu = process.cpuUsage(this.#cpu0!);
     this.lateMs = Math.max(this.lateMs, now - this.#closeAt);
     this.#phase = 2;
