@@ -448,6 +448,15 @@ export class RingConsumer {
   }
 
   /**
+   * The next read's source address mod 8. A `read()` into a target whose
+   * `byteOffset + offset` has the same value mod 8 copies at word speed
+   * without the bounce buffer (see "Copy speed").
+   */
+  readPhase(): number {
+    return (this.#dataOffset + (this.#tail & this.#mask)) & 7;
+  }
+
+  /**
    * Copies up to `max` bytes into `target[offset..]`, frees their space and
    * returns how many were copied (0 when empty). Call
    * `producerNeedsWake()` afterwards.

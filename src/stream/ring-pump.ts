@@ -81,6 +81,7 @@ import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
 import type { Engine, EngineStats, Transport } from './engine.js';
 import type { OnreadTarget } from './onread.js';
+import { readForPush } from './receive-pool.js';
 import { WaitPolicy } from './wait-policy.js';
 
 /** Largest Buffer pushed to the stream per read. */
@@ -573,7 +574,7 @@ export class RingPump implements Engine {
     return moved;
   }
 
-  /** Pushes what the RX ring holds, READ_CHUNK per Buffer; true if any byte moved. */
+  /** Pushes what the RX ring holds, READ_CHUNK at most per Buffer (receive-pool.ts); true if any byte moved. */
   #drainPush(): boolean {
     const rx = this.#rx;
     const conn = this.#conn;
@@ -583,9 +584,9 @@ export class RingPump implements Engine {
       if (this.#trackPeaks) {
         const avail = rx.readable();
         if (avail > this.#peakRx) this.#peakRx = avail;
-        buf = avail === 0 ? null : rx.readBuffer(READ_CHUNK);
+        buf = avail === 0 ? null : readForPush(rx, READ_CHUNK);
       } else {
-        buf = rx.readBuffer(READ_CHUNK);
+        buf = readForPush(rx, READ_CHUNK);
       }
       if (buf === null) break;
       // Before the push: an answer written from inside it starts the next wait.
