@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { createChannel, openChannel } from '../../src/channel/index.js';
 import { codes, connect, createServer, type Conn } from '../../src/index.js';
+import { forkFixture, waitExit } from '../helpers/peer.js';
 import { closed, conformance, pair, settle, sha256, type Flavour, type Recorder, type Scenario, type Sock } from '../helpers/conformance.js';
 
 const PAYLOAD = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7 + 3) & 0xff));
@@ -295,4 +296,34 @@ t.test("openChannel's onread: bytes land in the caller's buffer; pause by return
   t.equal(bytes, data.length);
   t.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'), 'SHA-256 matches');
   await bothClosed;
+});
+
+t.test('errors as usual: a peer process killed mid-stream gives an onread Conn SHMNET_ERR_PEER_GONE, then close', async (t) => {
+  let got = 0;
+  let enough!: () => void;
+  const flowing = new Promise<void>((r) => (enough = r));
+  const server = createServer({
+    onread: {
+      buffer: new Uint8Array(16 * 1024),
+      callback: (n: number) => {
+        got += n;
+        if (got >= 8 << 20) enough();
+      },
+    },
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const child = forkFixture('conn-peer.ts', [JSON.stringify({ mode: 'source', bytes: 0, address: { port, host: '127.0.0.1' } })]);
+  const [conn] = (await once(server, 'connection')) as [Conn];
+  t.equal(conn.transport, 'shm');
+  const errP = new Promise<Error & { code?: string }>((r) => conn.once('error', r));
+  const closeP = new Promise<boolean>((r) => conn.once('close', r));
+  await flowing;
+  child.kill('SIGKILL');
+  t.equal((await errP).code, codes.PEER_GONE);
+  t.equal(await closeP, true, "'close' with hadError");
+  await waitExit(child);
+  server.close();
+  await once(server, 'close');
 });
