@@ -13,8 +13,12 @@
  * still held, at most one SLAB_SIZE each).
  *
  * One pool per thread, shared by every Conn in it (reads are synchronous,
- * so two Conns never interleave inside one slice).
+ * so two Conns never interleave inside one slice). Slabs are marked
+ * untransferable, as Node's own pool is: a `postMessage` that lists a
+ * chunk's `buffer` for transfer copies instead of detaching the slab
+ * under every other chunk in it.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import type { RingConsumer } from '../ring/ring.js';
 
 /** Bytes per slab: what one retained chunk can pin at most. */
@@ -34,6 +38,7 @@ let used = SLAB_SIZE;
 export function readPooled(rx: RingConsumer, max: number): Buffer | null {
   if (SLAB_SIZE - used < MIN_SLICE + 8) {
     slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    markAsUntransferable(slab.buffer);
     used = 0;
   }
   const s = slab!;

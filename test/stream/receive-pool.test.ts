@@ -49,6 +49,17 @@ t.test('slices are aligned with the ring, disjoint, kept intact, and hold the by
   t.equal(overlaps, 0, 'slices of one slab never overlap');
 });
 
+t.test('a slab cannot be transferred away from the chunks in it', async (t) => {
+  const { producer, consumer } = ring(4096);
+  producer.write(Buffer.alloc(200, 3));
+  const a = readPooled(consumer, 100)!;
+  const b = readPooled(consumer, 100)!;
+  t.equal(a.buffer, b.buffer, 'two chunks of one slab');
+  structuredClone(a, { transfer: [a.buffer as ArrayBuffer] });
+  t.equal(b.length, 100, 'the other chunk is not detached');
+  t.ok(b.every((x) => x === 3));
+});
+
 t.test('an empty ring gives null and uses no room', async (t) => {
   const { consumer } = ring(4096);
   t.equal(readPooled(consumer, 100), null);
