@@ -6,7 +6,9 @@
  * counts (so allocation is all the receiving work there is besides the
  * copy). Every repetition runs all three, interleaved, on a fresh
  * connection each. Prints medians of MB/s and of the receiver's CPU
- * seconds per GB, and the ratios to 'fresh'.
+ * seconds per GB, and the ratios to 'fresh'; and, in the same run, an
+ * in-process memcpy of the same chunk size (throughput.ts), the ceiling
+ * onread is compared with.
  *
  *   npm run build:ts && node dist/bench/receive-pool.js [reps] [MiB per sample]
  */
@@ -20,6 +22,7 @@ import { createServer, type Conn } from '../src/index.js';
 import { setReceiveAllocation, SLAB_SIZE, type ReceiveAllocation } from '../src/stream/receive-pool.js';
 import { describeMachine, machineInfo } from './machine.js';
 import { median } from './stats.js';
+import { memcpyOneWay } from './throughput.js';
 
 const REPS = Number(process.argv[2] ?? 5);
 const MIB = Number(process.argv[3] ?? 256);
@@ -80,6 +83,8 @@ for (let rep = 0; rep < REPS; rep++) {
       const s = await sample(kind, size);
       (results.get(key) ?? results.set(key, []).get(key)!).push(s);
     }
+    const copy = memcpyOneWay(size, 100, 300);
+    (results.get(`memcpy ${size}`) ?? results.set(`memcpy ${size}`, []).get(`memcpy ${size}`)!).push({ mbps: copy.mbps, rxCpuPerGB: NaN, txCpuPerGB: NaN });
   }
 }
 peer.send({ cmd: 'exit' });
@@ -91,8 +96,8 @@ const kib = (n: number) => (n >= 1024 * 1024 ? `${n / 1024 / 1024} MiB` : `${n /
 const med = (key: string, f: (s: Sample) => number) => median(results.get(key)!.map(f));
 console.log(`\n#### Receive paths: one Buffer per read, pool (${SLAB_SIZE / 1024} KiB slabs), onread (one 64 KiB buffer)\n`);
 console.log(`medians of ${REPS} interleaved runs, ${MIB} MiB per sample, sender in another process, receiver counts bytes\n`);
-console.log('| writes | fresh MB/s | pool MB/s | onread MB/s | pool / fresh | onread / fresh | rx CPU s/GB fresh | pool | onread | sender CPU s/GB (fresh) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| writes | fresh MB/s | pool MB/s | onread MB/s | pool / fresh | onread / fresh | rx CPU s/GB fresh | pool | onread | sender CPU s/GB (fresh) | memcpy MB/s | onread / memcpy |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const size of SIZES) {
   const m = (kind: Kind) => med(`${kind} ${size}`, (s) => s.mbps);
   const c = (kind: Kind) => med(`${kind} ${size}`, (s) => s.rxCpuPerGB);
@@ -107,6 +112,8 @@ for (const size of SIZES) {
     c('pool').toFixed(3),
     c('onread').toFixed(3),
     med(`fresh ${size}`, (s) => s.txCpuPerGB).toFixed(3),
+    m('memcpy' as Kind).toFixed(0),
+    `${((100 * m('onread')) / m('memcpy' as Kind)).toFixed(0)}%`,
   ];
   console.log(`| ${cells.join(' | ')} |`);
 }
