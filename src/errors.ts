@@ -39,6 +39,8 @@ export const codes = {
   SERVER_NOT_RUNNING: 'SHMNET_ERR_SERVER_NOT_RUNNING',
   MESSAGE_TOO_LARGE: 'SHMNET_ERR_MESSAGE_TOO_LARGE',
   MESSAGE_MALFORMED: 'SHMNET_ERR_MESSAGE_MALFORMED',
+  /** A call out of order: a second claim or borrow while one is held, a commit without a claim. */
+  INVALID_STATE: 'SHMNET_ERR_INVALID_STATE',
 } as const;
 
 export type ShmnetErrorCode = (typeof codes)[keyof typeof codes];
@@ -200,6 +202,11 @@ export function outOfRange(message: string): ShmnetRangeError {
 /** The peer reset the connection (its resetAndDestroy()): net's ECONNRESET. */
 export function connReset(message: string): ShmnetError {
   return new ShmnetError(codes.CONN_RESET, message, { sysCode: 'ECONNRESET', syscall: 'read' });
+}
+
+/** A call made in the wrong state (a caller mistake, so a TypeError as node's own misuse errors are thrown synchronously). */
+export function invalidState(message: string): ShmnetTypeError {
+  return new ShmnetTypeError(message, codes.INVALID_STATE);
 }
 
 export function ringCorrupt(message: string): ShmnetError {

@@ -12,6 +12,7 @@ import { codes, invalidArg, ShmnetError, ShmnetTypeError } from '../errors.js';
 import { readHeader, regionSize } from '../ring/header.js';
 import { initRegion } from '../ring/region.js';
 import { Conn } from '../stream/conn.js';
+import { checkOnread, type OnreadOptions } from '../stream/onread.js';
 import { DEFAULT_RING_SIZE } from '../ring/layout.js';
 import { DEFAULT_SPIN_US, MAX_SPIN_US } from '../stream/ring-pump.js';
 import { createChannelEngine } from './channel-engine.js';
@@ -35,6 +36,8 @@ export interface ChannelOptions {
 export interface OpenChannelOptions {
   /** As in net.Socket: keep the writable side open after the peer ends. */
   allowHalfOpen?: boolean;
+  /** As net.connect's: bytes are copied into `buffer` and handed to `callback`; no 'data' events. */
+  onread?: OnreadOptions;
 }
 
 /**
@@ -94,16 +97,18 @@ function checkPort(port: unknown): asserts port is ChannelPort {
 export function openChannel(port: ChannelPort, options?: OpenChannelOptions): Conn {
   checkPort(port);
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArg('options must be an object');
+  const onread = checkOnread(options?.onread);
   const header = readHeader(port.buffer);
   if (header.capacity !== port.ringSize) {
     throw invalidArg(`channel port says ringSize ${String(port.ringSize)} but its region holds ${header.capacity}`);
   }
   const words = new Int32Array(port.buffer, CHANNEL_WORDS_OFFSET, CHANNEL_WORD_COUNT);
   if (Atomics.load(words, KIND_INDEX) !== CHANNEL_KIND) throw invalidArg('the port buffer is not a channel region');
+  // Made before the port is claimed: an onread.buffer() that returns no buffer throws here.
+  const conn = new Conn({ role: port.side === 0 ? 'client' : 'server', allowHalfOpen: options?.allowHalfOpen === true, ...(onread ? { onread } : null) });
   if (Atomics.compareExchange(words, OPENED_INDEX + port.side, 0, OPENED_CLAIMED) !== 0) {
     throw new ShmnetError(codes.EXISTS, `port${port.side + 1} of this channel is already open`);
   }
-  const conn = new Conn({ role: port.side === 0 ? 'client' : 'server', allowHalfOpen: options?.allowHalfOpen === true });
   conn._attach(createChannelEngine({ conn, buffer: port.buffer, capacity: header.capacity, side: port.side, spin: port.spin }));
   process.nextTick(() => {
     if (conn.destroyed) return;

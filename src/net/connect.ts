@@ -8,6 +8,7 @@ import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:ne
 import { invalidArg } from '../errors.js';
 import { clientHandshake } from '../handshake/client.js';
 import { Conn } from '../stream/conn.js';
+import { checkOnread, type OnreadOptions } from '../stream/onread.js';
 import { resolveOptions, splitConnectOptions, streamMarks, type TransportOptions } from './options.js';
 import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
@@ -16,7 +17,11 @@ export type ConnectOptions = TransportOptions &
   (
     | { port: number; host?: string; localAddress?: string; localPort?: number; family?: number; path?: undefined }
     | { path: string; port?: undefined }
-  ) & { timeout?: number };
+  ) & {
+    timeout?: number;
+    /** As net.connect's: bytes are copied into `buffer` and handed to `callback`; no 'data' events. */
+    onread?: OnreadOptions;
+  };
 
 type Listener = () => void;
 
@@ -43,7 +48,8 @@ function normalize(args: unknown[]): [ConnectOptions, Listener | undefined] {
 /**
  * As net.connect / net.createConnection: `(options[, cb])`, `(path[, cb])`,
  * `(port[, host][, cb])`. Transport options (`ringSize`, `spin`,
- * `transport`, `handshakeTimeout`, `allowHalfOpen`) ride in `options`.
+ * `transport`, `handshakeTimeout`, `allowHalfOpen`) ride in `options`,
+ * and so does node:net's `onread` (see ../stream/onread.ts).
  */
 export function connect(...args: unknown[]): Conn {
   const [options, listener] = normalize(args);
@@ -52,7 +58,8 @@ export function connect(...args: unknown[]): Conn {
   const transportOpts: TransportOptions = split.transport;
   if (netOpts.path === undefined && netOpts.port === undefined) throw invalidArg('connect() needs a port or a path');
   const opts = resolveOptions(transportOpts);
-  const conn = new Conn({ role: 'client', allowHalfOpen: opts.allowHalfOpen, ...streamMarks(split.conn) });
+  const onread = checkOnread(split.conn.onread);
+  const conn = new Conn({ role: 'client', allowHalfOpen: opts.allowHalfOpen, ...streamMarks(split.conn), ...(onread ? { onread } : null) });
   if (listener) conn.once('connect', listener);
   if (split.timeout !== undefined) conn.setTimeout(split.timeout as number);
 

@@ -8,3 +8,4 @@ export { connect, createConnection } from './connect.js';
 export type { ConnectOptions } from './connect.js';
 export type { TransportOptions, ServerTransportOptions, TransportChoice } from './options.js';
 export { DEFAULT_RING_SIZE, DEFAULT_SPIN_US, DEFAULT_HANDSHAKE_TIMEOUT } from './options.js';
+export type { OnreadOptions } from '../stream/onread.js';

@@ -108,9 +108,9 @@ export const SOCKET_CONNECT_KEYS = [
   'noDelay', 'keepAlive', 'keepAliveInitialDelay', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout',
 ] as const;
 /** Stream options the Conn itself honours, on either side (besides TRANSPORT_OPTION_KEYS). */
-export const CONN_KEYS = ['highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark'] as const;
+export const CONN_KEYS = ['highWaterMark', 'readableHighWaterMark', 'writableHighWaterMark', 'onread'] as const;
 /** Options of net.connect that shmnet does not honour (README, "How it differs from node:net"). */
-export const REFUSED_CONNECT_KEYS = ['onread', 'fd', 'readable', 'writable', 'signal'] as const;
+export const REFUSED_CONNECT_KEYS = ['fd', 'readable', 'writable', 'signal'] as const;
 /** Options of net.createServer passed to the listening socket (they apply to each control socket). */
 export const SOCKET_SERVER_KEYS = ['noDelay', 'keepAlive', 'keepAliveInitialDelay', 'blockList'] as const;
 

@@ -9,6 +9,7 @@ import { codes, invalidArg, ShmnetError } from '../errors.js';
 import { serverHandshake } from '../handshake/server.js';
 import { sweepStaleOnce } from '../handshake/sweep.js';
 import { Conn } from '../stream/conn.js';
+import { checkOnread, type OnreadOptions } from '../stream/onread.js';
 import { resolveOptions, SOCKET_SERVER_KEYS, streamMarks, type ResolvedOptions, type ServerTransportOptions } from './options.js';
 import { wireOutcome } from './wire.js';
 import { publishConnect, publishHandshake } from '../stream/diagnostics.js';
@@ -28,6 +29,13 @@ export interface ServerOptions extends ServerTransportOptions {
    * server allocate. Default: no limit.
    */
   maxConnections?: number;
+  /**
+   * node:net's `onread` for every accepted Conn (net.createServer lacks
+   * it): the callback runs with the Conn as `this`. A Uint8Array given
+   * here is shared by all of them, so the callback must be done with the
+   * bytes when it returns; a function gives each read its own buffer.
+   */
+  onread?: OnreadOptions;
 }
 
 export type ConnectionListener = (conn: Conn) => void;
@@ -50,6 +58,7 @@ class ServerImpl extends EventEmitter {
   readonly #opts: ResolvedOptions;
   readonly #pauseOnConnect: boolean;
   readonly #marks: { readableHighWaterMark?: number; writableHighWaterMark?: number };
+  readonly #onread: OnreadOptions | undefined;
   readonly #conns = new Set<Conn>();
   #handshakes = 0;
   #handshakeFailures = new Map<string, number>();
@@ -71,6 +80,7 @@ class ServerImpl extends EventEmitter {
     const raw = (options ?? {}) as Record<string, unknown>;
     this.#pauseOnConnect = raw.pauseOnConnect === true;
     this.#marks = streamMarks(raw);
+    this.#onread = checkOnread(raw.onread);
     const socketOpts: Record<string, unknown> = {};
     for (const k of SOCKET_SERVER_KEYS) if (raw[k] !== undefined) socketOpts[k] = raw[k];
     const max = options?.maxConnections;
@@ -187,7 +197,23 @@ class ServerImpl extends EventEmitter {
   #accept(socket: Socket): void {
     this.#accepted++;
     this.#handshakes++;
-    const conn = new Conn({ role: 'server', allowHalfOpen: this.#opts.allowHalfOpen, pauseOnCreate: this.#pauseOnConnect, server: this, ...this.#marks });
+    let conn: Conn;
+    try {
+      conn = new Conn({
+        role: 'server',
+        allowHalfOpen: this.#opts.allowHalfOpen,
+        pauseOnCreate: this.#pauseOnConnect,
+        server: this,
+        ...this.#marks,
+        ...(this.#onread ? { onread: this.#onread } : null),
+      });
+    } catch (err) {
+      // Only an onread.buffer() that returned no buffer gets here.
+      this.#handshakes--;
+      socket.destroy();
+      this.emit('error', err);
+      return;
+    }
     conn._setSocket(socket);
     publishConnect('server', conn);
     const started = performance.now();

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { codes, ShmnetError } from '../errors.js';
 import type { Conn } from '../stream/conn.js';
 import type { Engine, EngineStats } from '../stream/engine.js';
+import type { OnreadTarget } from '../stream/onread.js';
 import { listenToSocket, stopListening, type SocketListeners } from './control-socket.js';
 
 const kEngine = Symbol('shmnet.socketEngine');
@@ -24,26 +25,49 @@ function socketOnError(this: EngineSocket, err: Error): void {
 function socketOnClose(this: EngineSocket): void {
   this[kEngine]?._onClose();
 }
+function deliverLater(engine: SocketEngine): void {
+  engine._deliver();
+}
 const listeners: SocketListeners = { data: socketOnData, end: socketOnEnd, close: socketOnClose, error: socketOnError };
 
+/**
+ * In onread mode (`conn._onread` set) a socket chunk is copied into the
+ * caller's buffer piece by piece, one callback per fill. When the callback
+ * stops reading mid-chunk, the socket is paused and the rest of the chunk
+ * waits in `#pending` until `read()`; the peer's end is held back until
+ * that rest is delivered.
+ */
 export class SocketEngine implements Engine {
   readonly transport = 'tcp' as const;
   readonly #conn: Conn;
   readonly #socket: EngineSocket;
+  readonly #onread: OnreadTarget | null;
   #ended = false;
   #closed = false;
   #chunksIn = 0;
   #chunksOut = 0;
+  // onread mode: reading is on; the undelivered rest of a chunk; the end arrived behind it.
+  #reading = false;
+  #pending: Buffer | null = null;
+  #pendingOffset = 0;
+  #endHeld = false;
+  #deliverQueued = false;
 
   constructor(conn: Conn, socket: Socket, rest: Buffer) {
     this.#conn = conn;
     this.#socket = socket as EngineSocket;
+    this.#onread = conn._onread;
     const s = this.#socket;
     s[kEngine] = this;
     listenToSocket(s, listeners);
-    // Bytes that arrived with the last handshake frame come first.
-    if (rest.length > 0) this._onData(rest);
-    else s.pause();
+    // Bytes that arrived with the last handshake frame come first (in
+    // onread mode on the first read(): never before 'connect').
+    if (rest.length > 0 && this.#onread === null) {
+      this._onData(rest);
+      return;
+    }
+    if (rest.length > 0) this.#pending = rest;
+    s.pause();
   }
 
   write(chunks: Buffer[], cb: (err?: Error | null) => void): void {
@@ -65,7 +89,24 @@ export class SocketEngine implements Engine {
   }
 
   read(): void {
-    if (!this.#ended && !this.#closed) this.#socket.resume();
+    if (this.#closed) return;
+    if (this.#onread !== null) {
+      this.#reading = true;
+      // As the ring pump: never call back inside resume()/read().
+      if (this.#pending !== null || this.#endHeld) {
+        if (!this.#deliverQueued) {
+          this.#deliverQueued = true;
+          process.nextTick(deliverLater, this);
+        }
+        return;
+      }
+    }
+    if (!this.#ended) this.#socket.resume();
+  }
+
+  readStop(): void {
+    this.#reading = false;
+    this.#socket.pause();
   }
 
   final(cb: (err?: Error | null) => void): void {
@@ -107,14 +148,46 @@ export class SocketEngine implements Engine {
   /** @internal */
   _onData(chunk: Buffer): void {
     this.#chunksIn++;
-    this.#conn._countRead(chunk.length);
-    if (!this.#conn.push(chunk)) this.#socket.pause();
+    if (this.#onread === null) {
+      this.#conn._countRead(chunk.length);
+      if (!this.#conn.push(chunk)) this.#socket.pause();
+      return;
+    }
+    // A paused socket emits nothing more, so a rest is rarely still here.
+    this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending.subarray(this.#pendingOffset), chunk]);
+    this.#pendingOffset = 0;
+    this._deliver();
+  }
+
+  /** @internal onread: hands the pending chunk to the callback, one buffer-full at a time, while reading is on. */
+  _deliver(): void {
+    this.#deliverQueued = false;
+    const onread = this.#onread!;
+    while (this.#pending !== null && this.#reading && !this.#closed) {
+      const chunk = this.#pending;
+      const buf = onread.buffer;
+      const from = this.#pendingOffset;
+      const n = Math.min(buf.length, chunk.length - from);
+      buf.set(n === chunk.length ? chunk : chunk.subarray(from, from + n));
+      if (from + n === chunk.length) this.#pending = null;
+      else this.#pendingOffset = from + n;
+      this.#conn._countRead(n);
+      if (!onread.deliver(n)) this.readStop();
+    }
+    if (this.#pending !== null || this.#closed) return;
+    if (this.#endHeld) {
+      this.#endHeld = false;
+      this.#conn._pushEnd();
+    } else if (this.#reading && !this.#ended) {
+      this.#socket.resume();
+    }
   }
 
   /** @internal */
   _onEnd(): void {
     this.#ended = true;
-    this.#conn._pushEnd();
+    if (this.#pending !== null) this.#endHeld = true;
+    else this.#conn._pushEnd();
   }
 
   /** @internal */

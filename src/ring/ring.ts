@@ -64,6 +64,37 @@
  * lengths are bounded by the checked counters, so no value in shared
  * memory can cause an out-of-bounds access.
  *
+ * ## Zero-copy lanes
+ *
+ * Besides copying (`write`/`read`), each end can work in place. The
+ * producer `claim(max)`s a writable view of free bytes at the head, fills
+ * a prefix of it and `commit(n)`s that prefix (publishing it as `write`
+ * does, rule 1); the consumer `borrow(max)`s a readable view of published
+ * bytes at the tail and `release(n)`s a prefix (freeing it as `read`
+ * does, rule 2). The lifetime rules:
+ *
+ *   - A view never spans the wrap: it ends at the end of the data area at
+ *     the latest, and the next claim or borrow starts at its beginning.
+ *     Loop to move more than one view holds.
+ *   - A claimed view is the producer's until `commit()`; after it the
+ *     committed bytes are the consumer's and the rest of the view is
+ *     nobody's (the next claim hands it out again). A borrowed view is
+ *     readable until `release()`; the released bytes may be overwritten at
+ *     once, the unreleased rest comes again with the next borrow.
+ *   - One claim at a time per producer, one borrow at a time per consumer,
+ *     and no copying call on that end while one is held: anything else is
+ *     `SHMNET_ERR_INVALID_STATE`; committing or releasing more than the
+ *     view held is `SHMNET_ERR_OUT_OF_RANGE`. After `end()`/`abort()`
+ *     (producer) or `close()` (either end) an outstanding view is void:
+ *     its commit or release, and every later claim or borrow, is
+ *     `SHMNET_ERR_CLOSED`.
+ *   - A view is made only from counters already checked (as for every
+ *     copy), so its offset and length are within the data area whatever
+ *     the peer writes into the control block. Its bytes are shared
+ *     memory: a hostile peer can change a borrowed range while it is held,
+ *     even between two reads of the same byte. Parse borrowed bytes as
+ *     untrusted input, and copy out what must not change under you.
+ *
  * ## Copy speed
  *
  * V8 copies into and out of a SharedArrayBuffer byte by byte when source
@@ -74,7 +105,7 @@
  * per-thread bounce buffer placed to match the shared side's alignment,
  * and `readBuffer` allocates its result with the ring's alignment.
  */
-import { closedError, invalidArg, outOfRange, ringCorrupt } from '../errors.js';
+import { closedError, invalidArg, invalidState, outOfRange, ringCorrupt } from '../errors.js';
 import { checkCapacity } from './header.js';
 import {
   CONSUMER_PARKED_INDEX,
@@ -180,6 +211,24 @@ function checkRange(what: string, start: number, end: number, length: number): v
   }
 }
 
+/** Checks a claim's or borrow's `max`: a whole number of bytes, at least one. */
+function checkLaneMax(what: string, max: number): void {
+  if (max >>> 0 !== max || max === 0) throw outOfRange(`${what}: max ${max} must be an integer in [1, 2^32)`);
+}
+
+/** Checks a commit's or release's `n` against the `held` view (-1: none). */
+function checkLaneEnd(what: string, n: number, held: number, view: string): void {
+  if (held < 0) throw invalidState(`${what}: no ${view} is outstanding`);
+  if (n >>> 0 !== n || n > held) throw outOfRange(`${what}: ${n} bytes exceed the ${view} of ${held}`);
+}
+
+/** Length of a lane's view at `pos`: `avail` checked bytes, up to `max`, not past the end of the data area. */
+function laneLength(pos: number, capacity: number, avail: number, max: number): number {
+  let n = capacity - pos;
+  if (n > avail) n = avail;
+  return n > max ? max : n;
+}
+
 /**
  * The waking half of the park handshake, run by one side right after it
  * published (the producer's head/fin store, the consumer's tail store):
@@ -238,6 +287,9 @@ export class RingProducer {
   /** Last tail loaded from shared memory, as Int32. */
   #tail: number;
   #ended: boolean;
+  /** Length of the outstanding claim; -1 when none. */
+  #claimed = -1;
+  #closed = false;
 
   /**
    * Adopts the counters currently in the control block, so a handle can be
@@ -276,6 +328,7 @@ export class RingProducer {
    */
   write(src: Uint8Array, start = 0, end = src.length): number {
     if (this.#ended) throw closedError('ring producer');
+    if (this.#claimed >= 0) throw invalidState('RingProducer.write: a claim is outstanding; commit() it first');
     checkRange('RingProducer.write', start, end, src.length);
     let n = end - start;
     let free = this.capacity - ((this.#head - this.#tail) >>> 0);
@@ -292,10 +345,58 @@ export class RingProducer {
    */
   writeAll(src: Uint8Array): boolean {
     if (this.#ended) throw closedError('ring producer');
+    if (this.#claimed >= 0) throw invalidState('RingProducer.writeAll: a claim is outstanding; commit() it first');
     const n = src.length;
     if (this.capacity - ((this.#head - this.#tail) >>> 0) < n && this.#refreshFree() < n) return false;
     if (n !== 0) this.#publish(src, 0, n);
     return true;
+  }
+
+  /**
+   * Zero-copy write (see "Zero-copy lanes"): reserves the free bytes at
+   * the head, contiguous in the data area, up to `max`, and returns a
+   * writable view of them in place; null when the ring is full. Fill a
+   * prefix, then `commit()` it.
+   */
+  claim(max: number): Uint8Array | null {
+    if (this.#ended) throw closedError('ring producer');
+    if (this.#claimed >= 0) throw invalidState('RingProducer.claim: a claim is already outstanding; commit() it first');
+    checkLaneMax('RingProducer.claim', max);
+    let free = this.capacity - ((this.#head - this.#tail) >>> 0);
+    // A checked tail: the view below is bounded by it.
+    if (free < max) free = this.#refreshFree();
+    const pos = this.#head & this.#mask;
+    const n = laneLength(pos, this.capacity, free, max);
+    if (n === 0) return null;
+    this.#claimed = n;
+    return this.#data.subarray(pos, pos + n);
+  }
+
+  /**
+   * Publishes the first `n` bytes of the outstanding claim (0 gives it up)
+   * and ends it. Call `consumerNeedsWake()` afterwards.
+   */
+  commit(n: number): void {
+    if (this.#ended) throw closedError('ring producer');
+    checkLaneEnd('RingProducer.commit', n, this.#claimed, 'claim');
+    this.#claimed = -1;
+    if (n === 0) return;
+    this.#head = (this.#head + n) | 0;
+    // SYNC POINT with consumer in #refreshAvailable(): the caller wrote the
+    // claimed bytes in place before this store says so (rule 1); ordered
+    // before the load of consumerParked in consumerNeedsWake(), as in #publish.
+    Atomics.store(this.controlWords, HEAD_INDEX, this.#head);
+  }
+
+  /**
+   * Retires this handle without publishing anything: an outstanding claim
+   * is void and every later write, claim or commit is SHMNET_ERR_CLOSED.
+   * (To end the stream for the consumer, `end()` first.)
+   */
+  close(): void {
+    this.#closed = true;
+    this.#ended = true;
+    this.#claimed = -1;
   }
 
   /** Copies `src[start..start+n)` (it fits) into the data area and publishes it. */
@@ -374,6 +475,7 @@ export class RingProducer {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#claimed = -1;
     // SYNC POINT with consumer in finished(): fin is stored after the last head
     // store (rule 3), so a consumer that sees fin = 1 then loads the final head.
     Atomics.store(this.controlWords, FIN_INDEX, 1);
@@ -384,7 +486,9 @@ export class RingProducer {
    * reset. Allowed after end(). Call `consumerNeedsWake()` afterwards.
    */
   abort(): void {
+    if (this.#closed) return;
     this.#ended = true;
+    this.#claimed = -1;
     // SYNC POINT with consumer in aborted(): nothing is published after this.
     Atomics.store(this.controlWords, FIN_INDEX, FIN_ABORTED);
   }
@@ -429,6 +533,9 @@ export class RingConsumer {
   #finSeen = false;
   /** The head loaded right after fin was first seen; head may not change after it. */
   #finHead = 0;
+  /** Length of the outstanding borrow; -1 when none. */
+  #borrowed = -1;
+  #closed = false;
 
   /** Adopts the counters currently in the control block (see `RingProducer`). */
   constructor(sab: ArrayBufferLike, controlOffset: number, dataOffset: number, capacity: number) {
@@ -448,11 +555,21 @@ export class RingConsumer {
   }
 
   /**
+   * The next read's source address mod 8. A `read()` into a target whose
+   * `byteOffset + offset` has the same value mod 8 copies at word speed
+   * without the bounce buffer (see "Copy speed").
+   */
+  readPhase(): number {
+    return (this.#dataOffset + (this.#tail & this.#mask)) & 7;
+  }
+
+  /**
    * Copies up to `max` bytes into `target[offset..]`, frees their space and
    * returns how many were copied (0 when empty). Call
    * `producerNeedsWake()` afterwards.
    */
   read(target: Uint8Array, offset = 0, max: number = target.length - offset): number {
+    if (this.#borrowed >= 0 || this.#closed) this.#refuseCopy('read');
     if (offset >>> 0 !== offset || max >>> 0 !== max || offset > target.length) {
       throw outOfRange(`RingConsumer.read: offset ${offset} / max ${max} out of range for a target of ${target.length} bytes`);
     }
@@ -483,6 +600,7 @@ export class RingConsumer {
    * `producerNeedsWake()` afterwards.
    */
   readBuffer(max: number): Buffer | null {
+    if (this.#borrowed >= 0 || this.#closed) this.#refuseCopy('readBuffer');
     if (max >>> 0 !== max) throw outOfRange(`RingConsumer.readBuffer: max ${max} must be an integer in [0, 2^32)`);
     let n = (this.#head - this.#tail) >>> 0;
     if (n < max) n = this.#refreshAvailable();
@@ -512,6 +630,53 @@ export class RingConsumer {
     // SYNC POINT with producer in #refreshFree(): as in read().
     Atomics.store(this.controlWords, TAIL_INDEX, this.#tail);
     return out;
+  }
+
+  /**
+   * Zero-copy read (see "Zero-copy lanes"): a readable view, in place, of
+   * the published bytes at the tail that are contiguous in the data area,
+   * up to `max`; null when the ring is empty. Read a prefix, then
+   * `release()` it.
+   */
+  borrow(max: number = this.capacity): Uint8Array | null {
+    if (this.#closed) throw closedError('ring consumer');
+    if (this.#borrowed >= 0) throw invalidState('RingConsumer.borrow: a borrow is already held; release() it first');
+    checkLaneMax('RingConsumer.borrow', max);
+    let avail = (this.#head - this.#tail) >>> 0;
+    // A checked head: the view below is bounded by it.
+    if (avail < max) avail = this.#refreshAvailable();
+    const pos = this.#tail & this.#mask;
+    const n = laneLength(pos, this.capacity, avail, max);
+    if (n === 0) return null;
+    this.#borrowed = n;
+    return this.#data.subarray(pos, pos + n);
+  }
+
+  /**
+   * Frees the first `n` bytes of the outstanding borrow (0 frees nothing)
+   * and ends it. Call `producerNeedsWake()` afterwards.
+   */
+  release(n: number): void {
+    if (this.#closed) throw closedError('ring consumer');
+    checkLaneEnd('RingConsumer.release', n, this.#borrowed, 'borrow');
+    this.#borrowed = -1;
+    if (n === 0) return;
+    this.#tail = (this.#tail + n) | 0;
+    // SYNC POINT with producer in #refreshFree(): the caller is done with
+    // the released bytes before this store frees them (rule 2); ordered
+    // before the load in producerNeedsWake(), as in read().
+    Atomics.store(this.controlWords, TAIL_INDEX, this.#tail);
+  }
+
+  /** Retires this handle: an outstanding borrow is void and every later read, borrow or release is SHMNET_ERR_CLOSED. */
+  close(): void {
+    this.#closed = true;
+    this.#borrowed = -1;
+  }
+
+  #refuseCopy(what: string): never {
+    if (this.#closed) throw closedError('ring consumer');
+    throw invalidState(`RingConsumer.${what}: a borrow is held; release() it first`);
   }
 
   /**

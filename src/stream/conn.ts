@@ -19,6 +19,7 @@ import { codes, ShmnetError, invalidArg } from '../errors.js';
 import { publishClose, type Role } from './diagnostics.js';
 import type { Engine, RingStats, Transport } from './engine.js';
 import type { PeerCredentials } from '../handshake/peer-cred.js';
+import { OnreadTarget, type OnreadOptions } from './onread.js';
 
 /**
  * What `conn.stats()` returns: the Conn's own counters, its engine's
@@ -43,6 +44,8 @@ export interface ConnInit {
   server?: unknown;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
+  /** As net.connect's `onread` (checked by the caller with checkOnread). */
+  onread?: OnreadOptions;
 }
 
 const STREAM_HWM = 64 * 1024;
@@ -109,6 +112,8 @@ export class Conn extends Duplex {
    * socket; null over TCP and named pipes, and before 'connect'.
    */
   peer: PeerCredentials | null = null;
+  /** Set in onread mode: engines copy into its buffer instead of pushing (onread.ts). */
+  readonly #onread: OnreadTarget | null;
 
   constructor(init: ConnInit) {
     super({
@@ -125,7 +130,13 @@ export class Conn extends Duplex {
     this.role = init.role;
     this.server = init.server ?? null;
     this.#pauseOnCreate = init.pauseOnCreate === true;
+    this.#onread = init.onread === undefined ? null : new OnreadTarget(init.onread, this);
     if (this.#pauseOnCreate) this.pause();
+  }
+
+  /** @internal The onread state engines deliver to, or null in the default 'data' mode. */
+  get _onread(): OnreadTarget | null {
+    return this.#onread;
   }
 
   // ---- wiring (used by connect() and Server) -------------------------------
@@ -188,6 +199,25 @@ export class Conn extends Duplex {
   override _read(): void {
     if (this.#engine) this.#engine.read();
     else this.#wantRead = true;
+  }
+
+  // In onread mode nothing is pushed, so Readable never calls _read again
+  // after the first time: as net.Socket does for onread, pause() stops the
+  // engine reading and resume()/read() start it again.
+
+  override pause(): this {
+    if (this.#onread !== null) this.#engine?.readStop();
+    return super.pause();
+  }
+
+  override resume(): this {
+    if (this.#onread !== null && this.#engine !== null) this.#engine.read();
+    return super.resume();
+  }
+
+  override read(n?: number): ReturnType<Duplex['read']> {
+    if (this.#onread !== null && this.#engine !== null) this.#engine.read();
+    return super.read(n);
   }
 
   /**

@@ -46,8 +46,15 @@ export interface Engine {
    * (the chunk then goes through `write`). Throws only for a corrupt ring.
    */
   tryWrite?(chunk: Uint8Array): boolean;
-  /** The Conn wants data: push until `push()` returns false. */
+  /**
+   * The Conn wants data: push until `push()` returns false. In onread mode
+   * (`conn._onread` set): start reading into its buffer on a later turn,
+   * never inside this call, until the callback returns false or
+   * `readStop()`; idempotent.
+   */
   read(): void;
+  /** onread mode: stop reading until the next `read()` (as a handle's readStop). */
+  readStop(): void;
   /** All writes are done: signal end of stream to the peer. */
   final(cb: (err?: Error | null) => void): void;
   /** Releases everything (`err` null for a clean close). */

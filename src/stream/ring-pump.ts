@@ -69,8 +69,10 @@
  *
  * ## Hot path
  *
- * `write()`, `tryWrite()` and `#drain()` run per chunk. They touch only
- * this class's fields, allocate nothing but the pushed Buffer, create no
+ * `write()`, `tryWrite()` and the drains run per chunk. They touch only
+ * this class's fields, allocate nothing but the pushed Buffer (nothing at
+ * all in onread mode, where the drain copies into the caller's buffer and
+ * calls its callback instead of pushing; see onread.ts), create no
  * closure, and call the signals object only when the ring says the peer
  * is parked.
  */
@@ -78,6 +80,8 @@ import { codes, connReset, ShmnetError } from '../errors.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
 import type { Engine, RingStats, Transport } from './engine.js';
+import type { OnreadTarget } from './onread.js';
+import { readForPush } from './receive-pool.js';
 import { WaitPolicy } from './wait-policy.js';
 
 /** Largest Buffer pushed to the stream per read. */
@@ -153,6 +157,8 @@ export class RingPump implements Engine {
   readonly #noun: string;
   readonly #trackPeaks: boolean;
   readonly #startError: Error | null;
+  /** onread mode: the drain copies into its buffer instead of pushing Buffers. */
+  readonly #onread: OnreadTarget | null;
 
   #state: number;
 
@@ -196,6 +202,7 @@ export class RingPump implements Engine {
     this.#noun = init.noun;
     this.#trackPeaks = init.trackPeaks;
     this.#startError = init.startError;
+    this.#onread = init.conn._onread;
     this.#state = init.startError === null ? OPEN : FAILED;
   }
 
@@ -284,7 +291,21 @@ export class RingPump implements Engine {
   read(): void {
     if (this.#rxEnded || this.#state === CLOSED) return;
     this.#wantRead = true;
-    this.#enter(false, true);
+    if (this.#onread === null) {
+      this.#enter(false, true);
+      return;
+    }
+    // onread: deliver on a turn of our own, never inside resume()/read()
+    // (a handle's readStart() does not call back synchronously either).
+    if (this.#readParked) {
+      this.#readParked = false;
+      this.#rx.unpark();
+    }
+    this.#schedule();
+  }
+
+  readStop(): void {
+    this.#wantRead = false;
   }
 
   final(cb: (err?: Error | null) => void): void {
@@ -515,8 +536,26 @@ export class RingPump implements Engine {
     return moved;
   }
 
-  /** Pushes what the RX ring holds; true if any byte moved. */
+  /**
+   * Drains the RX ring into the stream (or into onread's buffer), wakes a
+   * writer that parked on a full ring, and pushes the end once the peer's
+   * FIN is reached. True if any byte moved.
+   */
   #drain(): boolean {
+    const rx = this.#rx;
+    const moved = this.#onread === null ? this.#drainPush() : this.#drainInto(this.#onread);
+    // SYNC POINT with the producer's park(): after freeing space, a parked writer is woken.
+    if (moved && this.#state !== CLOSED && rx.producerNeedsWake()) this.#signals!.wake();
+    if (this.#wantRead && this.#state !== CLOSED && rx.finished()) {
+      this.#wantRead = false;
+      this.#rxEnded = true;
+      this.#conn._pushEnd();
+    }
+    return moved;
+  }
+
+  /** Pushes what the RX ring holds, READ_CHUNK at most per Buffer (receive-pool.ts); true if any byte moved. */
+  #drainPush(): boolean {
     const rx = this.#rx;
     const conn = this.#conn;
     let moved = false;
@@ -525,9 +564,9 @@ export class RingPump implements Engine {
       if (this.#trackPeaks) {
         const avail = rx.readable();
         if (avail > this.#peakRx) this.#peakRx = avail;
-        buf = avail === 0 ? null : rx.readBuffer(READ_CHUNK);
+        buf = avail === 0 ? null : readForPush(rx, READ_CHUNK);
       } else {
-        buf = rx.readBuffer(READ_CHUNK);
+        buf = readForPush(rx, READ_CHUNK);
       }
       if (buf === null) break;
       // Before the push: an answer written from inside it starts the next wait.
@@ -544,12 +583,37 @@ export class RingPump implements Engine {
         break;
       }
     }
-    // SYNC POINT with the producer's park(): after freeing space, a parked writer is woken.
-    if (moved && this.#state !== CLOSED && rx.producerNeedsWake()) this.#signals!.wake();
-    if (this.#wantRead && this.#state !== CLOSED && rx.finished()) {
-      this.#wantRead = false;
-      this.#rxEnded = true;
-      conn._pushEnd();
+    return moved;
+  }
+
+  /**
+   * onread: copies what the RX ring holds straight into the caller's
+   * buffer, one callback per fill, until the ring is empty, the callback
+   * returns false (or pauses), or the budget is spent. True if any byte moved.
+   */
+  #drainInto(onread: OnreadTarget): boolean {
+    const rx = this.#rx;
+    const conn = this.#conn;
+    let moved = false;
+    for (;;) {
+      if (this.#trackPeaks) {
+        const avail = rx.readable();
+        if (avail > this.#peakRx) this.#peakRx = avail;
+      }
+      const buf = onread.buffer;
+      const n = rx.read(buf, 0, buf.length);
+      if (n === 0) break;
+      if (!moved) this.#policy.received();
+      moved = true;
+      this.#chunksIn++;
+      conn._countRead(n);
+      // A pause() from inside the callback clears #wantRead too.
+      if (!onread.deliver(n)) this.#wantRead = false;
+      if (!this.#wantRead || this.#state === CLOSED) break;
+      if ((this.#budget -= n) <= 0) {
+        this.#yielded = true;
+        break;
+      }
     }
     return moved;
   }

@@ -70,7 +70,7 @@ const CONNECT_OPTIONS: Array<[string, (fl: Flavour) => unknown]> = [
 ];
 
 /** Options shmnet refuses (README, "How it differs from node:net"). */
-const REFUSED_CONNECT = ['onread', 'fd', 'signal'];
+const REFUSED_CONNECT = ['fd', 'signal'];
 
 const scenarios: Scenario[] = [
   {
@@ -262,12 +262,8 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'the onread option of connect()',
+    name: 'the onread option of connect() (more in test/stream/onread.test.ts)',
     covers: '13',
-    documented: {
-      reason: 'onread is refused with SHMNET_ERR_UNSUPPORTED',
-      expectShm: () => ({ client: ['connect throws SHMNET_ERR_UNSUPPORTED'] }),
-    },
     async run(fl, rec) {
       const server = fl.createServer({}, (c: Sock) => c.end('hello onread'));
       const target = await fl.listen(server);
@@ -299,7 +295,7 @@ const scenarios: Scenario[] = [
     name: 'every option of connect() is honoured or refused, never ignored',
     covers: '13',
     documented: {
-      reason: 'onread, fd and signal are refused with SHMNET_ERR_UNSUPPORTED',
+      reason: 'fd and signal are refused with SHMNET_ERR_UNSUPPORTED',
       expectShm: (o) => ({
         options: o.options!.map((e) => {
           const key = String(e).split(':')[0]!;

@@ -58,3 +58,38 @@ export function hashUntilEnd(r: NodeJS.ReadableStream): Promise<{ sha: string; b
     r.once('error', reject);
   });
 }
+
+/**
+ * An `onread` option that hashes what it receives into buffers of random
+ * length (log-uniform, 1 byte to `maxBuffer`) at random offsets of one
+ * slab, so reads end at every offset class of a ring. `done()` resolves
+ * at the Conn's 'end' with the hash and byte count.
+ */
+export function hashingOnread(maxBuffer = 16 * 1024): {
+  onread: { buffer: () => Uint8Array; callback: (n: number, buf: Uint8Array) => boolean };
+  done(conn: NodeJS.EventEmitter): Promise<{ sha: string; bytes: number; calls: number }>;
+} {
+  const slab = new Uint8Array(4 * maxBuffer);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let calls = 0;
+  const onread = {
+    buffer: () => {
+      const n = randomChunkSize(maxBuffer);
+      const off = Math.floor(Math.random() * (slab.length - n));
+      return slab.subarray(off, off + n);
+    },
+    callback: (n: number, buf: Uint8Array) => {
+      calls++;
+      bytes += n;
+      hash.update(buf.subarray(0, n));
+      return true;
+    },
+  };
+  const done = (conn: NodeJS.EventEmitter) =>
+    new Promise<{ sha: string; bytes: number; calls: number }>((resolve, reject) => {
+      conn.once('end', () => resolve({ sha: hash.digest('hex'), bytes, calls }));
+      conn.once('error', reject);
+    });
+  return { onread, done };
+}

@@ -16,6 +16,13 @@ t.test('only dialling options reach the control socket', async (t) => {
   t.equal(split.timeout, 5);
 });
 
+t.test('onread goes to the Conn, never to the control socket', async (t) => {
+  const onread = { buffer: new Uint8Array(8), callback: () => true };
+  const split = splitConnectOptions({ path: '/x', onread });
+  t.same(split.socket, { path: '/x' });
+  t.equal(split.conn.onread, onread);
+});
+
 t.test('createServer honours pauseOnConnect instead of refusing it', async (t) => {
   const server = createServer({ pauseOnConnect: true });
   t.ok(server);

@@ -1,6 +1,7 @@
 /**
  * Two-party run across two worker threads (real concurrency): a producer
- * streams 64 MiB of seeded pseudo-random data in chunks of 1 B..64 KiB, a
+ * streams 64 MiB (256 MiB through the zero-copy lanes, in the smallest
+ * ring) of seeded pseudo-random data in chunks of 1 B..64 KiB, a
  * consumer reads it in random sizes, both park and wake through
  * Atomics.wait/notify on the parked words. Everything sent must arrive,
  * in order: SHA-256 of both sides compared.
@@ -11,7 +12,7 @@
 import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { regionSize, ringOffsets } from '../../src/ring/header.js';
-import { RING_C2S } from '../../src/ring/layout.js';
+import { MIN_CAPACITY, RING_C2S } from '../../src/ring/layout.js';
 import { initRing } from '../../src/ring/ring.js';
 
 interface Report {
@@ -34,13 +35,19 @@ function run(workerData: object): Promise<Report> {
   });
 }
 
-for (const capacity of [64 * 1024, 1024 * 1024]) {
-  t.test(`64 MiB through a ${capacity / 1024} KiB ring between two threads`, async (t) => {
-    const total = 64 * 1024 * 1024;
+const cases = [
+  { capacity: 64 * 1024, total: 64 * 1024 * 1024, lanes: false },
+  { capacity: 1024 * 1024, total: 64 * 1024 * 1024, lanes: false },
+  // The zero-copy lanes (claim/commit → borrow/release) through the smallest ring: wraps at every offset.
+  { capacity: MIN_CAPACITY, total: 256 * 1024 * 1024, lanes: true },
+];
+
+for (const { capacity, total, lanes } of cases) {
+  t.test(`${total >> 20} MiB through a ${capacity / 1024} KiB ring between two threads${lanes ? ', claim/commit into borrow/release' : ''}`, async (t) => {
     const sab = new SharedArrayBuffer(regionSize(capacity));
     const { controlOffset, dataOffset } = ringOffsets(capacity)[RING_C2S]!;
     initRing(sab, controlOffset);
-    const common = { sab, controlOffset, dataOffset, capacity, total, seed: capacity ^ 0x1234567 };
+    const common = { sab, controlOffset, dataOffset, capacity, total, lanes, seed: capacity ^ 0x1234567 };
     const [producer, consumer] = await Promise.all([run({ ...common, role: 'producer' }), run({ ...common, role: 'consumer' })]);
     t.equal(producer.bytes, total, 'producer sent everything');
     t.equal(consumer.bytes, total, 'consumer received everything');
