@@ -55,8 +55,8 @@ t.test('a slab cannot be transferred away from the chunks in it', async (t) => {
   const a = readPooled(consumer, 100)!;
   const b = readPooled(consumer, 100)!;
   t.equal(a.buffer, b.buffer, 'two chunks of one slab');
-  // As with Node's own Buffer pool: older Node copies an untransferable
-  // buffer named in a transfer list, Node 26 refuses with DataCloneError.
+  // As with Node's own Buffer pool: Node 20 copies an untransferable buffer
+  // named in a transfer list, Node 22 and later refuse with DataCloneError.
   // Either way the slab stays where it is.
   try {
     structuredClone(a, { transfer: [a.buffer as ArrayBuffer] });
