@@ -38,6 +38,20 @@
  * the stream with that error, so the sending peer only sees its
  * connection close.
  *
+ * ## Over a ring
+ *
+ * On a `Conn` whose transport has rings (shared memory, a worker channel)
+ * sending uses its zero-copy lanes (../stream/conn.ts) instead:
+ *
+ *   - send() copies each packed frame straight into a claimed view of the
+ *     TX ring (one copy, from msgpackr's buffer; no batch, no stream
+ *     write), and commits on the next tick or when the view is full, so a
+ *     burst is still one publish per view. A frame that finds the ring
+ *     full (or stream writes pending) takes the batch path above; claims
+ *     resume once those writes are done.
+ *   - Receiving stays on 'data' (decoded in place from the pushed chunk,
+ *     as above): parsing borrowed ring views is not used yet.
+ *
  * Stream listeners are module-level functions that find their owner
  * through a symbol, so no closure is created per connection.
  */
@@ -96,6 +110,10 @@ function streamOnError(this: OwnedStream, err: Error): void {
 function streamOnClose(this: OwnedStream): void {
   this[kOwner]?._onClose();
 }
+function streamOnConnect(this: OwnedStream): void {
+  this[kOwner]?._start();
+}
+
 
 function readLength(b: Buffer, p: number): number {
   return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
@@ -115,6 +133,7 @@ export class MessageConn extends EventEmitter {
   readonly #stream: OwnedStream;
   readonly #packr = new Packr({ useRecords: false });
   readonly #unpackr = new Unpackr({ useRecords: false });
+
   /** Reused for every in-place decode. */
   readonly #window = { start: 0, end: 0 };
   /** Batches can be reused after their write completes (the stream copies them). */
@@ -147,6 +166,13 @@ export class MessageConn extends EventEmitter {
   /** The stream ended while a paused chunk was still unparsed. */
   #endPending = false;
 
+  // ---- lanes (see "Over a ring")
+  /** The Conn, once it runs over rings. */
+  #lanes: Conn | null = null;
+  /** The claimed TX view being filled, and how far. */
+  #claim: Uint8Array | null = null;
+  #claimPos = 0;
+
   #sent = 0;
   #received = 0;
 
@@ -166,11 +192,59 @@ export class MessageConn extends EventEmitter {
     if (s[kOwner] !== undefined) throw invalidArg('this stream already has a MessageConn');
     this.#stream = s;
     s[kOwner] = this;
-    s.on('data', streamOnData);
+    if (!(conn instanceof Conn)) s.on('data', streamOnData);
+    else if (conn.pending) s.once('connect', streamOnConnect);
+    else this._start();
     s.on('end', streamOnEnd);
     s.on('drain', streamOnDrain);
     s.on('error', streamOnError);
     s.on('close', streamOnClose);
+  }
+
+  /** @internal The Conn is connected: send through its lanes over rings; read through 'data'. */
+  _start(): void {
+    const conn = this.#stream as unknown as Conn;
+    if (conn.destroyed || this.#failed) return;
+    conn.on('data', streamOnData);
+    if (this.#paused) conn.pause();
+    if (conn.transport !== 'tcp') this.#lanes = conn;
+  }
+
+  /** Copies a packed frame into claimed TX views; returns how many bytes it placed (the rest takes the batch path). */
+  #sendLane(conn: Conn, frame: Buffer): number {
+    let off = 0;
+    while (off < frame.length) {
+      let view = this.#claim;
+      if (view === null) {
+        if (conn.writableLength > 0 || this.#batch !== null) break;
+        try {
+          view = conn.claim(BATCH_SIZE);
+        } catch {
+          break; // closed meanwhile: the stream path reports it
+        }
+        if (view === null) break;
+        this.#claim = view;
+        this.#claimPos = 0;
+      }
+      const n = Math.min(frame.length - off, view.length - this.#claimPos);
+      view.set(n === frame.length ? frame : frame.subarray(off, off + n), this.#claimPos);
+      this.#claimPos += n;
+      off += n;
+      if (this.#claimPos === view.length) this.#commitLane();
+    }
+    if (this.#claim !== null && !this.#flushQueued) {
+      this.#flushQueued = true;
+      process.nextTick(this.#flushTick);
+    }
+    return off;
+  }
+
+  #commitLane(): void {
+    const conn = this.#lanes!;
+    const n = this.#claimPos;
+    this.#claim = null;
+    this.#claimPos = 0;
+    if (!conn.destroyed) conn.commit(n);
   }
 
   /** Messages sent / received so far. */
@@ -208,14 +282,27 @@ export class MessageConn extends EventEmitter {
     frame[2] = len >>> 8;
     frame[3] = len;
     this.#sent++;
-    if (frame.length >= DIRECT_MIN) {
+    let rest = frame;
+    const lanes = this.#lanes;
+    if (lanes !== null && this.#batch === null) {
+      const placed = this.#sendLane(lanes, frame);
+      if (placed === frame.length) return !this.#needDrain;
+      // The rest of a frame that met a full ring goes the stream's way, after the claim.
+      if (placed > 0) rest = frame.subarray(placed);
+    }
+    if (rest.length >= DIRECT_MIN) {
       // Large: write it as it is, and let msgpackr pack into a new buffer so
       // it never writes over bytes the stream still holds.
       this.#packr.useBuffer(Buffer.allocUnsafeSlow(PACK_BUFFER_SIZE));
       this.#flush();
-      if (!s.write(frame)) this.#needDrain = true;
+      if (!s.write(rest)) this.#needDrain = true;
       return !this.#needDrain;
     }
+    return this.#queueBatch(rest);
+  }
+
+  /** Copies bytes of frames into the send batch (flushed on the next tick or when full). */
+  #queueBatch(frame: Buffer): boolean {
     let batch = this.#batch;
     if (batch !== null && this.#pos + frame.length > batch.length) {
       this.#flush();
@@ -283,6 +370,7 @@ export class MessageConn extends EventEmitter {
   // ---- sending -----------------------------------------------------------------
 
   #flush(): void {
+    if (this.#claim !== null) this.#commitLane();
     const batch = this.#batch;
     if (batch === null || this.#pos === 0) return;
     const chunk = batch.subarray(0, this.#pos);
@@ -450,7 +538,9 @@ export class MessageConn extends EventEmitter {
     s.off('drain', streamOnDrain);
     s.off('error', streamOnError);
     s.off('close', streamOnClose);
+    s.off('connect', streamOnConnect);
     delete s[kOwner];
+    this.#claim = null;
     this.#batch = null;
     this.#spare = [];
     this.emit('close');

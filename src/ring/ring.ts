@@ -212,12 +212,12 @@ function checkRange(what: string, start: number, end: number, length: number): v
 }
 
 /** Checks a claim's or borrow's `max`: a whole number of bytes, at least one. */
-function checkLaneMax(what: string, max: number): void {
+export function checkLaneMax(what: string, max: number): void {
   if (max >>> 0 !== max || max === 0) throw outOfRange(`${what}: max ${max} must be an integer in [1, 2^32)`);
 }
 
 /** Checks a commit's or release's `n` against the `held` view (-1: none). */
-function checkLaneEnd(what: string, n: number, held: number, view: string): void {
+export function checkLaneEnd(what: string, n: number, held: number, view: string): void {
   if (held < 0) throw invalidState(`${what}: no ${view} is outstanding`);
   if (n >>> 0 !== n || n > held) throw outOfRange(`${what}: ${n} bytes exceed the ${view} of ${held}`);
 }

@@ -12,12 +12,17 @@
  * queued; `push()` returning false stops reading until `_read`; `_final`
  * ends only the write side (half-close); 'end' precedes 'close';
  * `allowHalfOpen` as in net.
+ *
+ * Over rings a Conn also has zero-copy lanes (`claim`/`commit`,
+ * `borrow`/`release`; ring-pump.ts "Lanes" has the rules); over the
+ * socket fallback they throw SHMNET_ERR_UNSUPPORTED.
  */
 import { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
-import { codes, ShmnetError, invalidArg } from '../errors.js';
+import { closedError, codes, ShmnetError, invalidArg, invalidState } from '../errors.js';
+import { checkLaneEnd, checkLaneMax } from '../ring/ring.js';
 import { publishClose, type Role } from './diagnostics.js';
-import type { Engine, RingStats, Transport } from './engine.js';
+import type { Engine, Lanes, RingStats, Transport } from './engine.js';
 import type { PeerCredentials } from '../handshake/peer-cred.js';
 import { OnreadTarget, type OnreadOptions } from './onread.js';
 
@@ -114,6 +119,8 @@ export class Conn extends Duplex {
   peer: PeerCredentials | null = null;
   /** Set in onread mode: engines copy into its buffer instead of pushing (onread.ts). */
   readonly #onread: OnreadTarget | null;
+  /** A borrow handed out of the stream's own buffer (bytes pushed before the first borrow). */
+  #heldBuffered: Buffer | null = null;
 
   constructor(init: ConnInit) {
     super({
@@ -211,6 +218,8 @@ export class Conn extends Duplex {
   }
 
   override resume(): this {
+    if (this.#heldBuffered !== null) throw invalidState('resume: a borrow is held; release() it first');
+    this.#engine?.lanes?.stopBorrowing();
     if (this.#onread !== null && this.#engine !== null) this.#engine.read();
     return super.resume();
   }
@@ -315,6 +324,98 @@ export class Conn extends Duplex {
     const s = this.#socket;
     if (s && !this.#socketClosed) s.once('close', () => this.emit('close', hadError));
     else process.nextTick(() => this.emit('close', hadError));
+  }
+
+  // ---- zero-copy lanes ------------------------------------------------------
+
+  #lanes(what: string): Lanes {
+    if (this.destroyed) throw closedError('Conn');
+    const engine = this.#engine;
+    if (engine === null) throw invalidState(`${what}: the Conn is not connected yet; wait for 'connect'`);
+    if (engine.lanes === undefined) {
+      throw new ShmnetError(codes.UNSUPPORTED, `${what}: zero-copy lanes need a ring; this Conn runs over '${engine.transport}' (use write() and 'data')`);
+    }
+    return engine.lanes;
+  }
+
+  /**
+   * Zero-copy write: reserves up to `max` free bytes of the TX ring and
+   * returns them as a view in place (contiguous: at the end of the ring
+   * the view is shorter; claim again for the rest). Fill a prefix, then
+   * `commit()` it. Returns null when the ring is full: 'claimable' is
+   * emitted once there is space (or when the Conn was destroyed because
+   * the ring turned out corrupt). Refused (SHMNET_ERR_INVALID_STATE) while
+   * a claim is outstanding, while stream writes are pending (wait for
+   * 'drain'), and after end(); a write() made while a claim is held waits
+   * behind it. Over the socket fallback: SHMNET_ERR_UNSUPPORTED.
+   */
+  claim(max: number): Uint8Array | null {
+    const lanes = this.#lanes('claim');
+    checkLaneMax('Conn.claim', max);
+    if (this.writableEnded) throw invalidState('claim: end() was called');
+    if (this.writableLength > 0) throw invalidState("claim: stream writes are pending; wait for 'drain'");
+    return lanes.claim(max);
+  }
+
+  /**
+   * Publishes the first `n` bytes of the outstanding claim (0 gives it
+   * up) and wakes a parked reader, as a write does. More than the claim is
+   * SHMNET_ERR_OUT_OF_RANGE; none outstanding SHMNET_ERR_INVALID_STATE;
+   * after destroy() (or end(), which voids the claim) SHMNET_ERR_CLOSED.
+   */
+  commit(n: number): void {
+    this.#lanes('commit').commit(n);
+    this.#accepted += n;
+  }
+
+  /**
+   * Zero-copy read: a view, in place, of up to `max` readable bytes
+   * (contiguous: at the end of the ring it is shorter). Read what you
+   * need, then `release()` it. The first borrow switches the Conn to
+   * borrowing: it must not be flowing (pause() first, or never attach
+   * 'data'); bytes the stream already buffered come first, then the ring's;
+   * no 'data' is emitted until resume(). Returns null when nothing is
+   * there yet ('borrowable' follows) or at the end of stream ('end'
+   * follows). A second borrow while one is held is
+   * SHMNET_ERR_INVALID_STATE, as is borrowing with onread. The view is
+   * shared memory: see the README on what a hostile peer can do to it.
+   */
+  borrow(max?: number): Uint8Array | null {
+    const lanes = this.#lanes('borrow');
+    if (max !== undefined) checkLaneMax('Conn.borrow', max);
+    if (this.#onread !== null) throw invalidState('borrow: this Conn reads through onread');
+    if (this.#heldBuffered !== null) throw invalidState('borrow: a borrow is already held; release() it first');
+    if (this.readableFlowing === true) throw invalidState("borrow: the Conn is flowing ('data' listeners); pause() it first");
+    lanes.startBorrowing();
+    if (this.readableLength > 0) {
+      let buf = super.read() as Buffer;
+      if (max !== undefined && buf.length > max) {
+        this.unshift(buf.subarray(max));
+        buf = buf.subarray(0, max);
+      }
+      this.#heldBuffered = buf;
+      return buf;
+    }
+    return lanes.borrow(max);
+  }
+
+  /**
+   * Frees the first `n` bytes of the outstanding borrow (0 frees nothing);
+   * the rest comes again with the next borrow. Wakes a writer parked on a
+   * full ring. The released bytes may be overwritten at once: copy out
+   * what you keep. More than the borrow is SHMNET_ERR_OUT_OF_RANGE, none
+   * held SHMNET_ERR_INVALID_STATE, after destroy() SHMNET_ERR_CLOSED.
+   */
+  release(n: number): void {
+    const lanes = this.#lanes('release');
+    const held = this.#heldBuffered;
+    if (held === null) {
+      lanes.release(n);
+      return;
+    }
+    checkLaneEnd('Conn.release', n, held.length, 'borrow');
+    this.#heldBuffered = null;
+    if (n < held.length) this.unshift(held.subarray(n));
   }
 
   // ---- net.Socket surface --------------------------------------------------

@@ -65,4 +65,16 @@ export interface Engine {
   unref(): void;
   /** Engine-specific counters for `conn.stats()`. */
   stats(): EngineStats;
+  /** The zero-copy lanes (ring engines only; see ring-pump.ts "Lanes"). */
+  lanes?: Lanes;
+}
+
+/** What a Conn's claim/commit/borrow/release call on a ring engine (ring-pump.ts "Lanes"). */
+export interface Lanes {
+  claim(max: number): Uint8Array | null;
+  commit(n: number): void;
+  startBorrowing(): void;
+  borrow(max: number | undefined): Uint8Array | null;
+  release(n: number): void;
+  stopBorrowing(): void;
 }

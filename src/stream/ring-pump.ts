@@ -55,6 +55,8 @@
  *   - CLOSED: destroy() ran; FIN is published, the transport released.
  *
  * Besides the lifecycle: at most one pending write (`#wChunks` + `#wCb`);
+ * the lanes (below: `#claimHeld`, `#wantClaim`, `#borrowing`, `#borrowHeld`,
+ * `#wantBorrow`);
  * the read side (`#wantRead`: the stream asked and push() did not say
  * stop; `#rxEnded`: push(null) done); and scheduling. `#pumping` guards
  * re-entry: push() may call _read() → read() → #enter() from inside the
@@ -65,7 +67,25 @@
  *   1. `#wChunks === null` ⇔ `#wCb === null`; a pending write exists only in OPEN;
  *   2. `#rxEnded` ⇒ `!#wantRead`;
  *   3. CLOSED ⇒ no scheduled turn;
- *   4. outside `#pump()`, `#pumping` and `#again` are false.
+ *   4. outside `#pump()`, `#pumping` and `#again` are false;
+ *   5. a claim or a borrow is held only while not CLOSED; a borrow only in borrowing mode.
+ *
+ * ## Lanes
+ *
+ * The Conn's zero-copy lanes (see conn.ts `claim`/`borrow`) are the ring's
+ * (../ring/ring.ts "Zero-copy lanes") plus what a stream needs around them:
+ *
+ *   - Writer: a claim is refused while a stream write is pending (the
+ *     bytes would overtake it); a write() that arrives while a claim is
+ *     held waits behind it and is flushed by commit(). commit() wakes a
+ *     parked reader as a write does. A claim that finds the ring full
+ *     returns null and the Conn emits 'claimable' once there is space.
+ *   - Reader: `#borrowing` stops the drain: nothing is pushed or handed to
+ *     onread while it is set (the Conn sets it on the first borrow and
+ *     clears it on resume()). A borrow that finds the ring empty returns
+ *     null and the Conn emits 'borrowable' once bytes arrive; at the
+ *     peer's FIN, after the last byte was released, it ends the stream
+ *     ('end') instead.
  *
  * ## Hot path
  *
@@ -76,10 +96,10 @@
  * closure, and call the signals object only when the ring says the peer
  * is parked.
  */
-import { codes, connReset, ShmnetError } from '../errors.js';
+import { closedError, codes, connReset, invalidState, ShmnetError } from '../errors.js';
 import type { RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Conn } from './conn.js';
-import type { Engine, RingStats, Transport } from './engine.js';
+import type { Engine, Lanes, RingStats, Transport } from './engine.js';
 import type { OnreadTarget } from './onread.js';
 import { readForPush } from './receive-pool.js';
 import { WaitPolicy } from './wait-policy.js';
@@ -92,6 +112,10 @@ export const READ_CHUNK = 64 * 1024;
  * that writes as fast as this end reads must not starve its thread.
  */
 export const DRAIN_BUDGET = 16 * READ_CHUNK;
+
+function isRingCorrupt(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === codes.RING_CORRUPT;
+}
 
 /** µs. Long enough to cover a peer's turn of the event loop in a request/response exchange. */
 export const DEFAULT_SPIN_US = 100;
@@ -145,8 +169,10 @@ export interface RingPumpInit {
   startError: Error | null;
 }
 
-export class RingPump implements Engine {
+export class RingPump implements Engine, Lanes {
   readonly transport: Transport;
+  /** The zero-copy lanes are this pump's own (see the top). */
+  readonly lanes: Lanes = this;
   readonly #conn: Conn;
   readonly #tx: RingProducer;
   readonly #rx: RingConsumer;
@@ -170,6 +196,16 @@ export class RingPump implements Engine {
 
   #wantRead = false;
   #rxEnded = false;
+
+  // The lanes (see the top).
+  #claimHeld = false;
+  /** A claim found the ring full: emit 'claimable' when space appears. */
+  #wantClaim = false;
+  /** Reading through borrow(): the drain pushes nothing. */
+  #borrowing = false;
+  #borrowHeld = false;
+  /** A borrow found the ring empty: emit 'borrowable' when bytes (or the end) arrive. */
+  #wantBorrow = false;
   #pumping = false;
   #again = false;
   #immediate: NodeJS.Immediate | null = null;
@@ -246,8 +282,8 @@ export class RingPump implements Engine {
       cb(this.#refusal());
       return;
     }
-    // Fast path: one chunk that fits.
-    if (chunks.length === 1) {
+    // Fast path: one chunk that fits, and no claim to wait behind.
+    if (chunks.length === 1 && !this.#claimHeld) {
       const chunk = chunks[0]!;
       let n: number;
       try {
@@ -280,7 +316,7 @@ export class RingPump implements Engine {
   }
 
   tryWrite(chunk: Uint8Array): boolean {
-    if (this.#state !== OPEN || this.#wChunks !== null) return false;
+    if (this.#state !== OPEN || this.#wChunks !== null || this.#claimHeld) return false;
     if (!this.#tx.writeAll(chunk)) return false;
     this.#wrote(chunk.length);
     // SYNC POINT with the consumer's park(): after publishing, as in write().
@@ -314,6 +350,9 @@ export class RingPump implements Engine {
       return;
     }
     try {
+      // An outstanding claim is void from here (its commit is SHMNET_ERR_CLOSED).
+      this.#claimHeld = false;
+      this.#wantClaim = false;
       this.#tx.end();
     } catch (err) {
       cb(err as Error);
@@ -343,6 +382,10 @@ export class RingPump implements Engine {
       clearImmediate(this.#immediate);
       this.#immediate = null;
     }
+    this.#claimHeld = false;
+    this.#borrowHeld = false;
+    this.#wantClaim = false;
+    this.#wantBorrow = false;
     const graceful = err === null && this.#rxEnded && this.#tx.ended;
     // A destroyed Conn still ends its stream, so the peer sees 'end' after
     // the bytes already published (as a TCP close sends FIN).
@@ -358,6 +401,126 @@ export class RingPump implements Engine {
     this.#wChunks = null;
     this.#wCb = null;
     if (cb) cb(err ?? new ShmnetError(codes.SOCKET_CLOSED, `the ${this.#noun} was destroyed`));
+  }
+
+  // ---- lanes (the Conn checks the caller's side first; see the top) -----------
+
+  /**
+   * A writable view of free TX bytes, contiguous, up to `max`; null when
+   * the ring is full ('claimable' follows) or the ring turned out corrupt
+   * (the Conn is destroyed with that error).
+   */
+  claim(max: number): Uint8Array | null {
+    if (this.#state === CLOSED) throw closedError(this.#noun);
+    if (this.#state !== OPEN) throw this.#refusal();
+    if (this.#wChunks !== null) throw invalidState(`claim: a stream write is pending on the ${this.#noun}; wait for 'drain' (or the write's callback)`);
+    let view: Uint8Array | null;
+    try {
+      view = this.#tx.claim(max);
+    } catch (err) {
+      if (!isRingCorrupt(err)) throw err;
+      this.#conn.destroy(err as Error);
+      return null;
+    }
+    if (view === null) {
+      this.#wantClaim = true;
+      // On a turn of its own: 'claimable' never comes from inside claim().
+      this.#schedule();
+    } else {
+      this.#claimHeld = true;
+      this.#wantClaim = false;
+    }
+    return view;
+  }
+
+  /** Publishes the first `n` bytes of the claim, wakes a parked reader, then flushes a write that waited behind it. */
+  commit(n: number): void {
+    if (this.#state === CLOSED) throw closedError(this.#noun);
+    if (!this.#claimHeld) {
+      this.#tx.commit(n); // throws: the ring says what is wrong
+      return;
+    }
+    this.#tx.commit(n);
+    this.#claimHeld = false;
+    if (n > 0) {
+      this.#wrote(n);
+      // SYNC POINT with the consumer's park(): after publishing, as in write().
+      if (this.#tx.consumerNeedsWake()) this.#signals!.wake();
+    }
+    if (this.#wChunks !== null) this.#enter(false, false);
+  }
+
+  /**
+   * A readable view of RX bytes in place, contiguous, up to `max`; null
+   * when none are there yet ('borrowable' follows), at the end of stream
+   * ('end' follows), or when the ring turned out corrupt (the Conn is
+   * destroyed with that error). Enters borrowing mode: the drain stops.
+   */
+  borrow(max: number | undefined): Uint8Array | null {
+    if (this.#state === CLOSED) throw closedError(this.#noun);
+    if (this.#state === FAILED) throw this.#startError!;
+    if (this.#borrowHeld) throw invalidState('borrow: a borrow is already held; release() it first');
+    this.#borrowing = true;
+    if (this.#rxEnded) return null;
+    let view: Uint8Array | null;
+    try {
+      view = this.#rx.borrow(max);
+      if (view === null && this.#rx.finished()) {
+        this.#rxEnded = true;
+        this.#wantRead = false;
+        this.#wantBorrow = false;
+        this.#conn._pushEnd();
+        return null;
+      }
+    } catch (err) {
+      if (!isRingCorrupt(err)) throw err;
+      this.#conn.destroy(err as Error);
+      return null;
+    }
+    if (view === null) {
+      this.#wantBorrow = true;
+      this.#schedule();
+    } else {
+      this.#borrowHeld = true;
+      this.#wantBorrow = false;
+      this.#policy.received();
+    }
+    return view;
+  }
+
+  /** Frees the first `n` bytes of the borrow and wakes a writer parked on a full ring. */
+  release(n: number): void {
+    if (this.#state === CLOSED) throw closedError(this.#noun);
+    if (!this.#borrowHeld) {
+      this.#rx.release(n); // throws: the ring says what is wrong
+      return;
+    }
+    this.#rx.release(n);
+    this.#borrowHeld = false;
+    if (n > 0) {
+      this.#chunksIn++;
+      this.#conn._countRead(n);
+      try {
+        // SYNC POINT with the producer's park(): after freeing space, a parked writer is woken.
+        if (this.#rx.producerNeedsWake()) this.#signals!.wake();
+      } catch (err) {
+        this.#conn.destroy(err as Error);
+      }
+    }
+  }
+
+  /** Enters borrowing mode (the Conn's first borrow): the drain stops delivering. */
+  startBorrowing(): void {
+    this.#borrowing = true;
+  }
+
+  /** Leaves borrowing mode (resume()): the drain delivers again. Refused while a borrow is held. */
+  stopBorrowing(): void {
+    if (!this.#borrowing) return;
+    if (this.#borrowHeld) throw invalidState('resume: a borrow is held; release() it first');
+    this.#borrowing = false;
+    this.#wantBorrow = false;
+    if (this.#state !== CLOSED) this.#schedule();
   }
 
   ref(): void {
@@ -399,6 +562,8 @@ export class RingPump implements Engine {
     };
     if ((this.#wChunks === null) !== (this.#wCb === null)) fail('pending chunks and callback go together');
     if (this.#wChunks !== null && this.#state !== OPEN) fail('a pending write exists only while open');
+    if ((this.#claimHeld || this.#borrowHeld) && this.#state === CLOSED) fail('a closed pump holds no view');
+    if (this.#borrowHeld && !this.#borrowing) fail('a borrow is held only in borrowing mode');
     if (this.#rxEnded && this.#wantRead) fail('no read is wanted after the end');
     if (this.#state === CLOSED && this.#immediate !== null) fail('a closed pump schedules nothing');
     if (!this.#pumping && this.#again) fail('no re-entry is pending outside a pump');
@@ -485,8 +650,13 @@ export class RingPump implements Engine {
     try {
       do {
         this.#again = false;
-        if (this.#wChunks !== null && this.#flushWrite()) progress = true;
-        if (drain && this.#wantRead && this.#drain()) progress = true;
+        if (this.#wChunks !== null && !this.#claimHeld && this.#flushWrite()) progress = true;
+        if (this.#wantClaim) this.#offerClaim();
+        if (!this.#borrowing) {
+          if (drain && this.#wantRead && this.#drain()) progress = true;
+        } else if (drain && this.#wantBorrow) {
+          this.#offerBorrow();
+        }
       } while (this.#again && this.#state !== CLOSED);
     } catch (err) {
       this.#pumping = false;
@@ -618,11 +788,29 @@ export class RingPump implements Engine {
     return moved;
   }
 
+  /** A claim found the ring full: tell the Conn once there is space. */
+  #offerClaim(): void {
+    if (this.#state !== OPEN) {
+      this.#wantClaim = false;
+      return;
+    }
+    if (this.#tx.writable() === 0) return;
+    this.#wantClaim = false;
+    this.#conn.emit('claimable');
+  }
+
+  /** A borrow found the ring empty: tell the Conn once bytes (or the end) arrived. */
+  #offerBorrow(): void {
+    if (this.#rx.readable() === 0 && !this.#rx.endPublished()) return;
+    this.#wantBorrow = false;
+    this.#conn.emit('borrowable');
+  }
+
   /** Spins, parks, or stops, after a pump. */
   #wait(progress: boolean): void {
     const signals = this.#signals!;
-    const waitWrite = this.#wChunks !== null;
-    const waitRead = this.#wantRead && !this.#rxEnded;
+    const waitWrite = (this.#wChunks !== null && !this.#claimHeld) || this.#wantClaim;
+    const waitRead = this.#borrowing ? this.#wantBorrow : this.#wantRead && !this.#rxEnded;
     if (progress) this.#policy.moved();
     if (this.#yielded && waitRead) {
       // Not waiting: there is more to read (also after the peer closed,

@@ -93,3 +93,89 @@ export function hashingOnread(maxBuffer = 16 * 1024): {
     });
   return { onread, done };
 }
+
+/** What a Conn with zero-copy lanes offers (claim/commit, borrow/release). */
+interface LaneConn extends NodeJS.EventEmitter {
+  claim(max: number): Uint8Array | null;
+  commit(n: number): void;
+  borrow(max?: number): Uint8Array | null;
+  release(n: number): void;
+  end(): unknown;
+  readonly readableEnded: boolean;
+  readonly destroyed: boolean;
+}
+
+/** Resolves with the first of `events` that `e` emits ('error' rejects). */
+function firstOf(e: NodeJS.EventEmitter, events: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const fns = events.map((ev) => () => {
+      cleanup();
+      resolve(ev);
+    });
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      events.forEach((ev, i) => e.off(ev, fns[i]!));
+      e.off('error', onError);
+    };
+    events.forEach((ev, i) => e.on(ev, fns[i]!));
+    e.on('error', onError);
+  });
+}
+
+/**
+ * Writes `total` random bytes through claim/commit: claims of random size
+ * (1 B to `maxChunk`), each filled and committed in a random-length
+ * prefix, waiting for 'claimable' when the ring is full. Resolves with
+ * the SHA-256 of everything committed.
+ */
+export async function claimRandom(conn: LaneConn, total: number, maxChunk = 1 << 20, end = true): Promise<string> {
+  const hash = createHash('sha256');
+  let sent = 0;
+  while (sent < total) {
+    const view = conn.claim(Math.min(total - sent, randomChunkSize(maxChunk)));
+    if (view === null) {
+      if (conn.destroyed) throw new Error('the Conn was destroyed');
+      await firstOf(conn, ['claimable', 'close']);
+      continue;
+    }
+    const n = Math.max(1, Math.floor(Math.random() * view.length) + 1);
+    view.set(randomChunk(n));
+    hash.update(view.subarray(0, n));
+    conn.commit(n);
+    sent += n;
+  }
+  if (end) conn.end();
+  return hash.digest('hex');
+}
+
+/**
+ * Reads a Conn through borrow/release until its end: borrows of random
+ * `max` (1 B to `maxBorrow`), each hashed and released in a random-length
+ * prefix (the rest comes again), waiting for 'borrowable' when empty.
+ */
+export async function borrowUntilEnd(conn: LaneConn, maxBorrow = 64 * 1024): Promise<{ sha: string; bytes: number; borrows: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let borrows = 0;
+  const ended = firstOf(conn, ['end']);
+  ended.catch(() => {});
+  for (;;) {
+    const view = conn.borrow(randomChunkSize(maxBorrow));
+    if (view === null) {
+      if (conn.readableEnded) break;
+      if (conn.destroyed) throw new Error('the Conn was destroyed');
+      if ((await firstOf(conn, ['borrowable', 'end'])) === 'end') break;
+      continue;
+    }
+    borrows++;
+    const n = Math.floor(Math.random() * view.length) + 1;
+    hash.update(view.subarray(0, n));
+    bytes += n;
+    conn.release(n);
+  }
+  await ended;
+  return { sha: hash.digest('hex'), bytes, borrows };
+}
