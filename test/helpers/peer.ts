@@ -2,6 +2,8 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export function fixturePath(name: string): string {
@@ -81,4 +83,18 @@ export async function until(cond: () => boolean, ms = 5000, what = 'condition'):
 /** A unique name for an object a test creates. */
 export function testName(tag: string): string {
   return `shmnet-test-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** A fresh Unix-socket path under the temporary directory. */
+export function socketPath(): string {
+  return join(tmpdir(), `shmnet-test-${process.pid}-${Math.random().toString(36).slice(2)}.sock`);
+}
+
+/** Fails the test file at teardown if a /dev/shm name this process created is left. */
+export function expectNoNamesLeft(t: { teardown(fn: () => void): void }): void {
+  const own = `shmnet.${process.pid.toString(36)}.`;
+  t.teardown(() => {
+    const left = shmEntries(own);
+    if (left.length > 0) throw new Error(`names left in /dev/shm: ${left.join(', ')}`);
+  });
 }

@@ -7,24 +7,13 @@
  */
 import t from 'tap';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer, type Conn } from '../../src/index.js';
 import { MIN_CAPACITY } from '../../src/ring/layout.js';
-import { forkFixture, nextMessage, shmEntries, waitExit } from '../helpers/peer.js';
+import { expectNoNamesLeft, forkFixture, nextMessage, socketPath, waitExit } from '../helpers/peer.js';
 import { borrowUntilEnd, claimRandom } from '../helpers/stream.js';
 
 const TOTAL = 256 * 1024 * 1024;
-const OWN_NAMES = `shmnet.${process.pid.toString(36)}.`;
-
-t.teardown(() => {
-  const left = shmEntries(OWN_NAMES);
-  if (left.length > 0) throw new Error(`names left in /dev/shm: ${left.join(', ')}`);
-});
-
-function socketPath(): string {
-  return join(tmpdir(), `shmnet-test-${process.pid}-${Math.random().toString(36).slice(2)}.sock`);
-}
+expectNoNamesLeft(t);
 
 async function withPeer(mode: string, extra: object, body: (conn: Conn, child: ReturnType<typeof forkFixture>) => Promise<void>): Promise<void> {
   const server = createServer({ ringSize: MIN_CAPACITY });
