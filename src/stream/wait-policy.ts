@@ -46,8 +46,19 @@
 export const DEFAULT_REPLY_CAP_US = 1000;
 /** A turn this much later than the previous one means the thread lost its core, µs. */
 export const STALL_US = 250;
-/** One reply wait in this many is waited the other way, to keep measuring it. */
-export const EXPLORE = 16;
+/**
+ * While parking is preferred, one reply wait in this many is spun for, to
+ * keep measuring spinning: it costs CPU for at most the budget, never a
+ * later reply.
+ */
+export const EXPLORE_SPIN = 16;
+/**
+ * While spinning is preferred, one reply wait in this many parks, to keep
+ * measuring the doorbell. Each costs a wake-up through the kernel, often
+ * several round trips' worth, so it is rare. Spinning that stops paying
+ * needs no exploration to be noticed: its own late replies show it.
+ */
+export const EXPLORE_PARK = 256;
 /** Spin only when spinning has answered in less than this share of the parked reply time. */
 const WIN = 0.8;
 
@@ -157,10 +168,10 @@ export class WaitPolicy {
       this.#deadline = now + this.#baseMs;
       return;
     }
-    // Mostly the way that has answered sooner; every EXPLORE-th wait the
-    // other one, so its figure follows a machine whose load changes.
+    // Mostly the way that has answered sooner; now and then the other one,
+    // so its figure follows a machine whose load changes.
     const best = this.#prefer();
-    this.#arm = ++this.#replyWaits % EXPLORE === 0 ? 1 - best : best;
+    this.#arm = ++this.#replyWaits % (best === SPIN ? EXPLORE_PARK : EXPLORE_SPIN) === 0 ? 1 - best : best;
     this.#deadline = this.#arm === SPIN ? now + this.#spinBudget() : 0;
   }
 

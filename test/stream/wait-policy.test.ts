@@ -1,6 +1,6 @@
 /** WaitPolicy on its own, with a fake clock: budgets, learning, the choice between spinning and parking. */
 import t from 'tap';
-import { DEFAULT_REPLY_CAP_US, EXPLORE, STALL_US, WaitPolicy } from '../../src/stream/wait-policy.js';
+import { DEFAULT_REPLY_CAP_US, EXPLORE_PARK, EXPLORE_SPIN as EXPLORE, STALL_US, WaitPolicy } from '../../src/stream/wait-policy.js';
 
 /** A clock in ms that the test moves. */
 function fakeClock(): { now: () => number; advance(us: number): void } {
@@ -169,4 +169,25 @@ t.test('one long idle pause does not stop spinning for a fast peer', async (t) =
   t.ok(p.stats().replySpinUs > 0, `still spins after a 10 s pause (${p.stats().replySpinUs} µs)`);
   for (let i = 0; i < 50; i++) exchange(p, c, 20);
   t.ok(p.stats().replySpinUs < 200, `and settles back (${p.stats().replySpinUs} µs)`);
+});
+
+t.test('a fast peer: a parked reply wait, which costs a wake-up, is rare', async (t) => {
+  const c = fakeClock();
+  const p = new WaitPolicy({ baseUs: 100, clock: c.now });
+  const ways = Array.from({ length: 10 * EXPLORE_PARK }, () => exchange(p, c, 20));
+  const parked = ways.filter((w) => w === 'parked').length;
+  t.ok(parked >= 5 && parked <= 15, `${parked} of ${ways.length} reply waits parked (one in ${EXPLORE_PARK} explores)`);
+  t.ok(p.stats().replyParkedUs > 0, 'and the doorbell is still measured');
+});
+
+t.test('a fast peer that turns slow: spinning stops by its own late replies', async (t) => {
+  const c = fakeClock();
+  const p = new WaitPolicy({ baseUs: 100, clock: c.now });
+  for (let i = 0; i < 2 * EXPLORE_PARK; i++) exchange(p, c, 20);
+  t.ok(p.stats().replySpinUs > 0, 'spins for the fast peer');
+  // Now every reply takes 3 ms: past the cap, so no spin can catch one.
+  const ways = Array.from({ length: 4 * EXPLORE }, () => exchange(p, c, 3000));
+  const spunLast = ways.slice(-2 * EXPLORE).filter((w) => w === 'spun').length;
+  t.equal(spunLast, 0, 'no reply is caught by a spin');
+  t.equal(p.stats().replySpinUs, 0, `prefers parking within ${2 * EXPLORE} waits, long before the next parked exploration`);
 });
