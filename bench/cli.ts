@@ -40,7 +40,7 @@ import { latencySvg, throughputSvg } from './svg.js';
 import { taskExchanger } from './tasks.js';
 import { memcpyOneWay, oneWay, type OneWaySample } from './throughput.js';
 import { TO_WORKER_KINDS, TO_WORKER_SIZES, toWorkerOneWay, type ToWorkerKind } from './to-worker.js';
-import { PIPE, SHM, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
+import { PIPE, SHM, SHM_LANES, SHM_ONREAD, SHM_PARK, TCP, UNIX, type Transport } from './transports.js';
 import { WORKER_KINDS, WORKER_SIZES, workerOneWay } from './worker.js';
 import { ZMQ_PUSH, zmqExchanger } from './zeromq.js';
 
@@ -201,7 +201,7 @@ class Progress {
   }
 }
 
-const TRANSPORT_OF: Partial<Record<TableKey, Transport>> = { shmnet: SHM, tcp: TCP, unix: UNIX, pipe: PIPE, zeromq: ZMQ_PUSH };
+const TRANSPORT_OF: Partial<Record<TableKey, Transport>> = { shmnet: SHM, 'shmnet-onread': SHM_ONREAD, 'shmnet-lanes': SHM_LANES, tcp: TCP, unix: UNIX, pipe: PIPE, zeromq: ZMQ_PUSH };
 
 /** Opens the exchanger of a round-trip series (series.ts). */
 const EXCHANGERS: Record<string, (peer: Peer) => Promise<Exchanger>> = {

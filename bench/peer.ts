@@ -2,7 +2,8 @@
  * The benchmark's peer process: forked by cli.ts, it listens on every
  * transport under test and is the far end of every measurement.
  *
- *   - shmnet servers (default options, and `spin: 0`), a node:net TCP
+ *   - shmnet servers (default options, `spin: 0`, one receiving through
+ *     `onread`, one borrowing ring bytes in place), a node:net TCP
  *     server on 127.0.0.1 and a node:net Unix-socket server; its own stdin
  *     is the pipe;
  *   - every accepted stream starts with a preamble (protocol.ts) choosing
@@ -30,7 +31,7 @@ import { startMessageSender, type MessageSender } from './message.js';
 import { loadPeer, type PeerLibrary } from './optional.js';
 import { messageEchoServers } from './message-rpc.js';
 import { startZmqPeer } from './zeromq.js';
-import { MODE_ECHO, MODE_SINK, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
+import { MODE_ECHO, MODE_SINK, ONREAD_BUFFER, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
 
 function send(m: FromPeer): void {
   process.send!(m);
@@ -121,9 +122,91 @@ function accept(stream: Duplex | Readable): void {
       (stream as Duplex).destroy();
     }
   });
-  stream.on('error', (err) => {
-    // A reset at the end of a measurement is not a failure; anything else is reported.
-    if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') send({ t: 'error', message: `peer stream: ${err.message}` });
+  stream.on('error', onStreamError);
+}
+
+/** What a real consumer of received bytes pays at least: one load per 64-byte cache line. */
+let touched = 0;
+function touchLines(b: Uint8Array, end: number): void {
+  let x = touched;
+  for (let i = 0; i < end; i += 64) x ^= b[i]!;
+  touched = x;
+}
+
+/**
+ * The sink of a Conn that receives without 'data' (onread, borrowed
+ * views): the preamble first (assembled from however the bytes come),
+ * then every byte counted, each cache line touched.
+ */
+class RawSink {
+  #pre: Buffer | null = Buffer.alloc(0);
+  #sink: Sink | null = null;
+
+  constructor(readonly conn: Conn) {}
+
+  take(b: Uint8Array, n: number): void {
+    touchLines(b, n);
+    if (this.#sink !== null) {
+      this.#sink.add(n);
+      return;
+    }
+    this.#pre = Buffer.concat([this.#pre!, b.subarray(0, n)]);
+    if (this.#pre.length < PREAMBLE_SIZE) return;
+    const { mode, id } = parsePreamble(this.#pre);
+    const rest = this.#pre.length - PREAMBLE_SIZE;
+    this.#pre = null;
+    if (mode !== MODE_SINK) {
+      send({ t: 'error', message: `mode ${mode} is not served over onread or lanes (sink only)` });
+      this.conn.destroy();
+      return;
+    }
+    const sink = (this.#sink = sinkFor(id));
+    sink.stream = this.conn;
+    this.conn.once('close', () => sinks.delete(id));
+    if (rest > 0) sink.add(rest);
+  }
+}
+
+/** A reset at the end of a measurement is not a failure; anything else is reported. */
+function onStreamError(err: Error): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') send({ t: 'error', message: `peer stream: ${err.message}` });
+}
+
+/** An onread server: one reused receive buffer per process (a callback runs to completion before the next read). */
+function onreadServer(): Server {
+  const of = new WeakMap<Conn, RawSink>();
+  const buffer = Buffer.allocUnsafe(ONREAD_BUFFER);
+  return createServer(
+    {
+      onread: {
+        buffer,
+        callback(this: Conn, nread: number, buf: Uint8Array) {
+          let s = of.get(this);
+          if (s === undefined) of.set(this, (s = new RawSink(this)));
+          s.take(buf, nread);
+        },
+      },
+    },
+    (c: Conn) => c.on('error', onStreamError),
+  );
+}
+
+/** A server whose Conns borrow what arrives in place and release it once counted. */
+function lanesServer(): Server {
+  return createServer((c: Conn) => {
+    c.on('error', onStreamError);
+    c.pause();
+    const s = new RawSink(c);
+    const drain = (): void => {
+      for (;;) {
+        const v = c.borrow();
+        if (v === null) return;
+        s.take(v, v.length);
+        c.release(v.length);
+      }
+    };
+    c.on('borrowable', drain);
+    drain();
   });
 }
 
@@ -140,12 +223,16 @@ async function main(): Promise<void> {
   const unixPath = join(dir, 'unix.sock');
   const shm = createServer((c: Conn) => accept(c));
   const shmPark = createServer({ spin: 0 }, (c: Conn) => accept(c));
+  const shmOnread = onreadServer();
+  const shmLanes = lanesServer();
   const tcp = createNetServer({ noDelay: true }, (s) => accept(s));
   const unix = createNetServer((s) => accept(s));
   const message = messageEchoServers();
   await Promise.all([
     listenNet(shm, 0),
     listenNet(shmPark, 0),
+    listenNet(shmOnread, 0),
+    listenNet(shmLanes, 0),
     listenNet(tcp, 0),
     listenNet(unix, unixPath),
     listenNet(message.shm, 0),
@@ -155,6 +242,8 @@ async function main(): Promise<void> {
   const addresses: PeerAddresses = {
     shmPort: port(shm),
     shmPark: port(shmPark),
+    shmOnread: port(shmOnread),
+    shmLanes: port(shmLanes),
     tcpPort: port(tcp),
     unixPath,
     messageShmPort: port(message.shm),
@@ -187,6 +276,8 @@ async function main(): Promise<void> {
   const shutdown = () => {
     shm.close();
     shmPark.close();
+    shmOnread.close();
+    shmLanes.close();
     tcp.close();
     unix.close();
     message.shm.close();

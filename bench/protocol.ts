@@ -25,6 +25,8 @@ export const MODE_SINK = 1;
 /** The peer writes back everything that arrives (ping-pong). */
 export const MODE_ECHO = 2;
 export const PREAMBLE_SIZE = 8;
+/** The receive buffer of the peer's onread server: as large as the largest default chunk. */
+export const ONREAD_BUFFER = 1 << 20;
 const PREAMBLE_ID_OFFSET = 4;
 
 export function preamble(mode: number, id: number): Buffer {
@@ -53,6 +55,10 @@ export interface PeerAddresses {
   shmPort: number;
   /** shmnet server with `spin: 0`. */
   shmPark: number;
+  /** shmnet server whose Conns receive through `onread` into one reused buffer (sink mode only). */
+  shmOnread: number;
+  /** shmnet server whose Conns receive by borrowing ring bytes in place (sink mode only). */
+  shmLanes: number;
   /** node:net TCP server on 127.0.0.1. */
   tcpPort: number;
   /** node:net server on a Unix socket. */

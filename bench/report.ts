@@ -151,6 +151,13 @@ export interface ThroughputRow {
   mbpsMax: number;
   senderCpu: number;
   receiverCpu: number | null;
+  /** CPU seconds per 10^9 bytes moved, both processes together (median of the samples); null without the receiver's figure. */
+  cpuPerGB: number | null;
+}
+
+/** One sample's CPU seconds per 10^9 bytes, sender and receiver together (memcpy: its one process). */
+function cpuPerGB(s: OneWaySample): number {
+  return (((s.senderCpu + (s.receiverCpu ?? 0)) / 100) * s.seconds) / (s.bytes / 1e9);
 }
 
 function throughputRow(size: number, samples: OneWaySample[]): ThroughputRow {
@@ -167,6 +174,7 @@ function throughputRow(size: number, samples: OneWaySample[]): ThroughputRow {
     mbpsMax: m.max,
     senderCpu: summarize(samples.map((s) => s.senderCpu)).median,
     receiverCpu: rc.length > 0 ? summarize(rc).median : null,
+    cpuPerGB: samples.every((x) => x.bytes > 0) ? summarize(samples.map(cpuPerGB)).median : null,
   };
 }
 
@@ -408,6 +416,15 @@ export interface SummaryRow {
   shmVsZeromq: Ratio | null;
   /** shmnet throughput as a fraction of memcpy (0..1). */
   shmVsMemcpy: Ratio | null;
+  /** shmnet's CPU seconds per GB (both sides) over TCP's: below 1, shmnet costs less. */
+  shmCpuVsTcp: number | null;
+  /** The same for the `onread` and the claim+borrow paths. */
+  onreadVsTcp: Ratio | null;
+  onreadVsMemcpy: Ratio | null;
+  onreadCpuVsTcp: number | null;
+  lanesVsTcp: Ratio | null;
+  lanesVsMemcpy: Ratio | null;
+  lanesCpuVsTcp: number | null;
 }
 
 export function summaryRows(r: Results): SummaryRow[] {
@@ -418,6 +435,21 @@ export function summaryRows(r: Results): SummaryRow[] {
   const pipe = at('pipe');
   const zmq = at('zeromq');
   const mem = at('memcpy');
+  const cpu = (series: SeriesKey): Map<number, number | null> => new Map(oneWayRows(r, series).map((x) => [x.size, x.cpuPerGB]));
+  const tcpCpu = cpu('tcp');
+  const cpuRatio = (series: SeriesKey): ((size: number) => number | null) => {
+    const of = cpu(series);
+    return (size) => {
+      const a = of.get(size);
+      const b = tcpCpu.get(size);
+      return a == null || b == null || b === 0 ? null : a / b;
+    };
+  };
+  const shmCpu = cpuRatio('shm');
+  const onread = at('shm-onread');
+  const onreadCpu = cpuRatio('shm-onread');
+  const lanes = at('shm-lanes');
+  const lanesCpu = cpuRatio('shm-lanes');
   return r.config.sizes.map((size) => ({
     size,
     shmMbps: shm.get(size)?.median ?? null,
@@ -428,6 +460,13 @@ export function summaryRows(r: Results): SummaryRow[] {
     shmVsPipe: ratioOf(shm.get(size), pipe.get(size)),
     shmVsZeromq: ratioOf(shm.get(size), zmq.get(size)),
     shmVsMemcpy: ratioOf(shm.get(size), mem.get(size)),
+    shmCpuVsTcp: shmCpu(size),
+    onreadVsTcp: ratioOf(onread.get(size), tcp.get(size)),
+    onreadVsMemcpy: ratioOf(onread.get(size), mem.get(size)),
+    onreadCpuVsTcp: onreadCpu(size),
+    lanesVsTcp: ratioOf(lanes.get(size), tcp.get(size)),
+    lanesVsMemcpy: ratioOf(lanes.get(size), mem.get(size)),
+    lanesCpuVsTcp: lanesCpu(size),
   }));
 }
 
@@ -606,9 +645,16 @@ function table(head: string[], align: string[], rows: string[][]): string {
 
 function throughputTable(first: string, rows: Array<ThroughputRow & { first: string }>): string {
   return table(
-    [first, 'Operations/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (MB/s, min–max)'],
-    ['---:', '---:', '---:', '---:', '---:'],
-    rows.map((x) => [x.first, fmtInt(x.opsPerSec), fmtFixed(x.mbps, 2), fmtInt(x.nsPerOp), `${fmtInt(x.mbpsMin)}–${fmtInt(x.mbpsMax)}`]),
+    [first, 'Operations/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (MB/s, min–max)', 'CPU s/GB (both sides)'],
+    ['---:', '---:', '---:', '---:', '---:', '---:'],
+    rows.map((x) => [
+      x.first,
+      fmtInt(x.opsPerSec),
+      fmtFixed(x.mbps, 2),
+      fmtInt(x.nsPerOp),
+      `${fmtInt(x.mbpsMin)}–${fmtInt(x.mbpsMax)}`,
+      x.cpuPerGB === null ? '–' : fmtFixed(x.cpuPerGB, 3),
+    ]),
   );
 }
 
@@ -692,8 +738,8 @@ export function markdown(r: Results): string {
     section(
       'Summary: one-way throughput, ratios of medians (same run)',
       table(
-        ['Size', 'shmnet / TCP', 'Unix / TCP', 'Pipe / TCP', 'shmnet / Unix', 'shmnet / Pipe', ...(showZmq ? ['shmnet / zeromq'] : []), 'shmnet / memcpy', 'shmnet (MB/s)'],
-        ['---:', '---:', '---:', '---:', '---:', '---:', ...(showZmq ? ['---:'] : []), '---:', '---:'],
+        ['Size', 'shmnet / TCP', 'Unix / TCP', 'Pipe / TCP', 'shmnet / Unix', 'shmnet / Pipe', ...(showZmq ? ['shmnet / zeromq'] : []), 'shmnet / memcpy', 'shmnet (MB/s)', 'CPU per GB, shmnet / TCP'],
+        ['---:', '---:', '---:', '---:', '---:', '---:', ...(showZmq ? ['---:'] : []), '---:', '---:', '---:'],
         sum.map((x) => [
           sizeLabel(x.size),
           fmtRatio(x.shmVsTcp),
@@ -704,9 +750,29 @@ export function markdown(r: Results): string {
           ...(showZmq ? [fmtRatio(x.shmVsZeromq)] : []),
           fmtPercent(x.shmVsMemcpy),
           x.shmMbps === null ? '–' : fmtInt(x.shmMbps),
+          fmtRatio(x.shmCpuVsTcp),
         ]),
       ),
       wideNote,
+    );
+  }
+  if (sum.some((x) => x.onreadVsTcp !== null || x.lanesVsTcp !== null)) {
+    section(
+      'Summary: the receive paths, ratios of medians (same run)',
+      'CPU per GB counts both processes. Below 1×, the path costs less CPU per byte than TCP.',
+      table(
+        ['Size', 'onread / TCP', 'onread / memcpy', 'CPU per GB, onread / TCP', 'claim+borrow / TCP', 'claim+borrow / memcpy', 'CPU per GB, claim+borrow / TCP'],
+        ['---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+        sum.map((x) => [
+          sizeLabel(x.size),
+          fmtRatio(x.onreadVsTcp),
+          fmtPercent(x.onreadVsMemcpy),
+          fmtRatio(x.onreadCpuVsTcp),
+          fmtRatio(x.lanesVsTcp),
+          fmtPercent(x.lanesVsMemcpy),
+          fmtRatio(x.lanesCpuVsTcp),
+        ]),
+      ),
     );
   }
   const peers = peerRows(r);

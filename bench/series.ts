@@ -10,6 +10,8 @@ import type { TransportKey } from './transports.js';
 /** Tables and peers a run can be limited to with --only. */
 export const TABLE_KEYS = [
   'shmnet',
+  'shmnet-onread',
+  'shmnet-lanes',
   'tcp',
   'unix',
   'pipe',
@@ -42,6 +44,8 @@ export interface OneWaySeries {
 
 export const ONE_WAY_SERIES: OneWaySeries[] = [
   { key: 'shmnet', series: 'shm', title: 'shmnet Conn (peer in a separate process, one-way)', label: 'shmnet' },
+  { key: 'shmnet-onread', series: 'shm-onread', title: 'shmnet Conn, receiver on `onread` into one reused 1 MiB buffer, touching every cache line', label: 'shmnet onread' },
+  { key: 'shmnet-lanes', series: 'shm-lanes', title: 'shmnet Conn, zero-copy lanes: writer fills claimed views, receiver borrows in place, touching every cache line', label: 'shmnet claim+borrow' },
   { key: 'tcp', series: 'tcp', title: 'TCP Local (node:net, 127.0.0.1)', label: 'TCP' },
   { key: 'unix', series: 'unix', title: 'Unix socket (node:net)', label: 'Unix socket' },
   { key: 'pipe', series: 'pipe', title: 'Pipe (child process stdin)', label: 'Pipe' },

@@ -12,6 +12,8 @@ import { latencyRows, ONE_WAY_SERIES, oneWayRows, roundTripRows, sizeLabel, type
 const COLORS: Record<SeriesKey, string> = {
   shm: '#d62728',
   'shm-park': '#ff7f0e',
+  'shm-onread': '#e377c2',
+  'shm-lanes': '#bcbd22',
   tcp: '#1f77b4',
   unix: '#2ca02c',
   pipe: '#9467bd',

@@ -10,7 +10,7 @@ import { connect, type Conn } from '../src/index.js';
 import type { Peer } from './peer-client.js';
 import { preamble } from './protocol.js';
 
-export type TransportKey = 'shm' | 'shm-park' | 'tcp' | 'unix' | 'pipe' | 'zeromq';
+export type TransportKey = 'shm' | 'shm-park' | 'shm-onread' | 'shm-lanes' | 'tcp' | 'unix' | 'pipe' | 'zeromq';
 
 /** One stream to the peer, after its preamble. */
 export interface Channel {
@@ -84,6 +84,70 @@ export const SHM_PARK: Transport = {
   key: 'shm-park',
   label: 'shmnet spin:0',
   open: (peer, mode) => openConn(peer.addresses.shmPark, 0, mode),
+};
+
+/** shmnet, the peer receiving through `onread` into one reused buffer. */
+export const SHM_ONREAD: Transport = {
+  key: 'shm-onread',
+  label: 'shmnet onread',
+  open: (peer, mode) => openConn(peer.addresses.shmOnread, undefined, mode),
+};
+
+/** A lane writer yields to the event loop after this many bytes without waiting (as throughput.ts's stream writer). */
+const LANE_YIELD_BYTES = 4 << 20;
+
+/**
+ * Copies `chunk` into claimed views of the TX ring (as many as it takes)
+ * and commits each, until `deadline`; counts whole chunks into `ch.written`.
+ */
+function claimUntil(conn: Conn, ch: { written: number }, chunk: Buffer, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let off = 0;
+    const onError = (err: Error) => {
+      conn.off('claimable', pump);
+      reject(err);
+    };
+    conn.once('error', onError);
+    function pump(): void {
+      let burst = 0;
+      while (performance.now() < deadline) {
+        while (off < chunk.length) {
+          const v = conn.claim(chunk.length - off);
+          if (v === null) {
+            if (!conn.destroyed) conn.once('claimable', pump);
+            return;
+          }
+          v.set(chunk.subarray(off, off + v.length));
+          conn.commit(v.length);
+          off += v.length;
+        }
+        off = 0;
+        ch.written += chunk.length;
+        burst += chunk.length;
+        if (burst >= LANE_YIELD_BYTES) {
+          setImmediate(pump);
+          return;
+        }
+      }
+      conn.off('error', onError);
+      resolve();
+    }
+    // The preamble went out as a stream write: a claim waits for it to leave.
+    if (conn.writableLength > 0) conn.once('drain', pump);
+    else pump();
+  });
+}
+
+/** shmnet zero-copy lanes: the writer fills claimed ring views, the peer borrows them in place. */
+export const SHM_LANES: Transport = {
+  key: 'shm-lanes',
+  label: 'shmnet claim+borrow',
+  async open(peer, mode) {
+    const ch = await openConn(peer.addresses.shmLanes, undefined, mode);
+    const conn = ch.stream as Conn;
+    ch.writeUntil = (chunk, deadline) => claimUntil(conn, ch, chunk, deadline);
+    return ch;
+  },
 };
 
 export const TCP: Transport = {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../dist/bench/cli.js', import.meta.url));
-const ONE_WAY = ['shmnet', 'tcp', 'unix', 'pipe', 'memcpy'];
+const ONE_WAY = ['shmnet', 'shmnet-onread', 'shmnet-lanes', 'tcp', 'unix', 'pipe', 'memcpy'];
 /** The sizes the targets name; fewer than the default six keep the test short. */
 const SIZES = [1024, 4096, 65536, 1048576];
 /** Each peer library: the --only key, the JSON table and the series it adds there. */
@@ -79,6 +79,9 @@ t.test('bench --quick runs every table and every peer library, and writes well-f
   t.match(r.stderr, /\[\s*1\/\d+\] one-way/, 'progress goes to stderr');
   const headings = [
     '### Summary: one-way throughput',
+    '### Summary: the receive paths',
+    '### shmnet Conn, receiver on `onread`',
+    '### shmnet Conn, zero-copy lanes',
     '### Targets',
     '### shmnet Conn',
     '### TCP Local',
@@ -114,7 +117,7 @@ t.test('bench --quick runs every table and every peer library, and writes well-f
       SIZES,
       `${key}: a row per size`,
     );
-    for (const row of rows) for (const f of ['opsPerSec', 'mbps', 'nsPerOp', 'mbpsMin', 'mbpsMax']) positive(t, row[f], `${key} ${row.size} ${f}`);
+    for (const row of rows) for (const f of ['opsPerSec', 'mbps', 'nsPerOp', 'mbpsMin', 'mbpsMax', 'cpuPerGB']) positive(t, row[f], `${key} ${row.size} ${f}`);
   }
   t.same(
     (out.tables.concurrent as Array<{ conns: number }>).map((x) => x.conns),
