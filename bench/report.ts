@@ -333,6 +333,8 @@ export interface WorkerRow<K extends string = WorkerKind> {
 export const WORKER_COLUMNS: Array<{ kind: WorkerKind; label: string }> = [
   { kind: 'channel', label: 'channel, defaults' },
   { kind: 'tuned', label: 'channel, 4 MiB ring + spin 1000' },
+  { kind: 'onread', label: 'channel, onread' },
+  { kind: 'lanes', label: 'channel, claim+borrow' },
   { kind: 'clone', label: 'MessagePort clone' },
   { kind: 'transfer', label: 'MessagePort transfer' },
 ];

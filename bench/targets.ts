@@ -53,4 +53,6 @@ export const TARGETS: Target[] = [
   { measure: 'MessageConn, 64-byte objects one-way', metric: { kind: 'messages-per-sec' }, op: '>=', bound: 1_000_000, unit: 'messages/s' },
   { measure: 'Worker channel vs MessagePort clone, 1 KiB', metric: { kind: 'worker-vs-clone', worker: 'channel', size: KiB }, op: '>=', bound: 10, unit: '×' },
   { measure: 'Worker channel vs MessagePort clone, 64 KiB', metric: { kind: 'worker-vs-clone', worker: 'channel', size: 64 * KiB }, op: '>=', bound: 2, unit: '×' },
+  { measure: 'Worker channel with onread vs MessagePort clone, 1 KiB', metric: { kind: 'worker-vs-clone', worker: 'onread', size: KiB }, op: '>=', bound: 10, unit: '×' },
+  { measure: 'Worker channel with onread vs MessagePort clone, 64 KiB', metric: { kind: 'worker-vs-clone', worker: 'onread', size: 64 * KiB }, op: '>=', bound: 2, unit: '×' },
 ];

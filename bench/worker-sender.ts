@@ -3,8 +3,10 @@
  * `size`-byte chunks to the main thread without pause until 'stop', then
  * ends its stream and reports how many chunks it wrote.
  *
- *   - channel / tuned: `openChannel()` Conn, `conn.write(chunk)` per chunk;
- *     `write()` false → wait for 'drain';
+ *   - channel / tuned / onread: `openChannel()` Conn, `conn.write(chunk)`
+ *     per chunk; `write()` false → wait for 'drain';
+ *   - lanes: each chunk copied into claimed views of the ring (as many as
+ *     it takes) and committed; a full ring → wait for 'claimable';
  *   - clone: `port.postMessage(chunk)` (structured clone copies the bytes);
  *   - transfer: a fresh ArrayBuffer per chunk, filled and transferred.
  *   MessagePort kinds use credit-based flow control: at most WINDOW bytes
@@ -17,7 +19,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openChannel, type ChannelPort } from '../src/index.js';
-import type { WorkerJob } from './worker.js';
+import { isChannelKind, type WorkerJob } from './worker.js';
 
 /** MessagePort kinds: bytes in flight before the writer waits for an acknowledgement. */
 export const WINDOW = 4 * 1024 * 1024;
@@ -33,7 +35,45 @@ function run(job: WorkerJob): void {
   let finish: () => void = () => {};
   let pump: () => void = () => {};
 
-  if (kind === 'channel' || kind === 'tuned') {
+  /** A chunk is part-way into the ring: stopping waits until it is whole. */
+  let partial = false;
+  if (kind === 'lanes') {
+    const conn = openChannel(job.port as ChannelPort);
+    conn.on('error', (err) => parent.postMessage({ t: 'error', message: err.message }));
+    conn.resume(); // read to the main thread's end
+    const chunk = Buffer.alloc(size, FILL);
+    let off = 0;
+    pump = () => {
+      let burst = 0;
+      while (!stopped || partial) {
+        if (off === 0) chunk.writeUInt32LE(chunks >>> 0, 0);
+        while (off < size) {
+          const v = conn.claim(size - off);
+          if (v === null) {
+            partial = off > 0;
+            conn.once('claimable', pump);
+            return;
+          }
+          v.set(chunk.subarray(off, off + v.length));
+          conn.commit(v.length);
+          off += v.length;
+        }
+        off = 0;
+        partial = false;
+        chunks++;
+        if (stopped) {
+          stop();
+          return;
+        }
+        burst += size;
+        if (burst >= YIELD_BYTES) {
+          setImmediate(pump);
+          return;
+        }
+      }
+    };
+    finish = () => conn.end();
+  } else if (isChannelKind(kind)) {
     const conn = openChannel(job.port as ChannelPort);
     conn.on('error', (err) => parent.postMessage({ t: 'error', message: err.message }));
     conn.resume(); // read to the main thread's end
@@ -101,13 +141,20 @@ function run(job: WorkerJob): void {
     };
   }
 
+  let reported = false;
+  function stop(): void {
+    if (reported) return;
+    reported = true;
+    finish();
+    parent.postMessage({ t: 'stopped', chunks });
+  }
   parent.on('message', (m: 'go' | 'stop') => {
     if (m === 'go') {
       pump();
     } else if (m === 'stop' && !stopped) {
       stopped = true;
-      finish();
-      parent.postMessage({ t: 'stopped', chunks });
+      // A chunk half in the ring is finished first (the pump stops after it).
+      if (!partial) stop();
     }
   });
   parent.postMessage({ t: 'ready' });

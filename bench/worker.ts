@@ -4,7 +4,11 @@
  *
  *   1. start a fresh worker (worker-sender.ts) with its end of a worker
  *      channel (`createChannel()`, defaults or tuned) or of a
- *      MessageChannel, and wait until it is ready;
+ *      MessageChannel, and wait until it is ready. Two more channel kinds
+ *      read differently on the main thread: `onread` into one reused
+ *      1 MiB buffer, and `lanes` (the worker fills claimed ring views, the
+ *      main thread borrows them in place); both touch every cache line
+ *      they receive, as a real consumer would;
  *   2. tell it to go: it writes `size`-byte chunks without pause, with
  *      backpressure (channel: `write()` false → 'drain'; MessagePort:
  *      credit-based flow control, the main thread acknowledges every
@@ -30,15 +34,24 @@ import { rates } from './stats.js';
 import { closeStream } from './transports.js';
 import { TimedWindow, withTimeout } from './window.js';
 
-export type WorkerKind = 'channel' | 'tuned' | 'clone' | 'transfer';
-export const WORKER_KINDS: readonly WorkerKind[] = ['channel', 'tuned', 'clone', 'transfer'];
+export type WorkerKind = 'channel' | 'tuned' | 'onread' | 'lanes' | 'clone' | 'transfer';
+export const WORKER_KINDS: readonly WorkerKind[] = ['channel', 'tuned', 'onread', 'lanes', 'clone', 'transfer'];
+/** The receive buffer of the `onread` kind. */
+const ONREAD_BUFFER = 1 << 20;
 export const WORKER_SIZES = [1 << 10, 64 << 10];
 
 /** createChannel options per channel kind. */
 export const CHANNEL_OPTIONS = {
   channel: {},
   tuned: { ringSize: 4 * 1024 * 1024, spin: 1000 },
+  onread: {},
+  lanes: {},
 } as const;
+
+/** The channel kinds: the main thread reads with 'data' (channel, tuned), onread, or borrowed views (lanes). */
+export function isChannelKind(kind: WorkerKind): kind is keyof typeof CHANNEL_OPTIONS {
+  return kind in CHANNEL_OPTIONS;
+}
 
 /** What the worker gets as workerData. */
 export interface WorkerJob {
@@ -88,10 +101,9 @@ class SequenceCheck {
 
   constructor(readonly size: number) {}
 
-  feed(d: Uint8Array): void {
+  feed(d: Uint8Array, n = d.length): void {
     const size = this.size;
     let i = 0;
-    const n = d.length;
     while (i < n) {
       if (this.#at < 4) {
         while (this.#at < 4 && i < n) this.#head |= d[i++]! << (8 * this.#at++);
@@ -112,6 +124,14 @@ class SequenceCheck {
   }
 }
 
+/** One load per 64-byte cache line of `b[0..n)`; the result is kept so the loads are not optimised away. */
+let touched = 0;
+function touchLines(b: Uint8Array, n: number): void {
+  let x = touched;
+  for (let i = 0; i < n; i += 64) x ^= b[i]!;
+  touched = x;
+}
+
 function seqOf(m: Uint8Array): number {
   return (m[0]! | (m[1]! << 8) | (m[2]! << 16) | (m[3]! << 24)) >>> 0;
 }
@@ -120,7 +140,7 @@ function seqOf(m: Uint8Array): number {
 export async function workerOneWay(kind: WorkerKind, size: number, warmMs: number, ms: number): Promise<WorkerSample> {
   const what = `worker ${kind} ${size} B`;
   const limit = warmMs + ms + 30_000;
-  const isChannel = kind === 'channel' || kind === 'tuned';
+  const isChannel = isChannelKind(kind);
   let got = 0;
   let nextPoll = POLL_EVERY;
   let win: TimedWindow | null = null;
@@ -147,13 +167,34 @@ export async function workerOneWay(kind: WorkerKind, size: number, warmMs: numbe
   if (isChannel) {
     const { port1, port2 } = createChannel(CHANNEL_OPTIONS[kind]);
     job = { kind, size, port: port2 };
-    const conn: Conn = openChannel(port1);
     const seq = new SequenceCheck(size);
-    conn.on('data', (d: Buffer) => {
-      got += d.length;
-      seq.feed(d);
+    const take = (b: Uint8Array, n: number): void => {
+      got += n;
+      seq.feed(b, n);
+      touchLines(b, n);
       received();
-    });
+    };
+    const conn: Conn =
+      kind === 'onread' ? openChannel(port1, { onread: { buffer: Buffer.allocUnsafe(ONREAD_BUFFER), callback: (n, b) => take(b, n) } }) : openChannel(port1);
+    if (kind === 'lanes') {
+      conn.pause();
+      const drain = (): void => {
+        for (;;) {
+          const v = conn.borrow();
+          if (v === null) return;
+          take(v, v.length);
+          conn.release(v.length);
+        }
+      };
+      conn.on('borrowable', drain);
+      drain();
+    } else if (kind !== 'onread') {
+      conn.on('data', (d: Buffer) => {
+        got += d.length;
+        seq.feed(d);
+        received();
+      });
+    }
     conn.on('error', (err) => fail(new Error(`${what}: ${err.message}`)));
     ended = once(conn, 'end').then(() => undefined);
     check = () => {

@@ -151,6 +151,11 @@ t.test('bench --quick runs every table and every peer library, and writes well-f
     [1024, 65536],
     'worker: a row per chunk size',
   );
+  for (const row of out.tables.worker as Array<{ size: number; cells: Array<{ kind: string; mbps: number }> }>) {
+    for (const kind of ['channel', 'tuned', 'onread', 'lanes', 'clone', 'transfer']) {
+      positive(t, row.cells.find((c) => c.kind === kind)?.mbps, `worker ${row.size} ${kind} mbps`);
+    }
+  }
   t.same(
     out.tables.toWorker.map((x) => x.size),
     [1024, 65536],
