@@ -34,6 +34,12 @@ function run(job: WorkerJob): void {
   let chunks = 0;
   let finish: () => void = () => {};
   let pump: () => void = () => {};
+  /** After YIELD_BYTES without backpressure the pump goes on in a later turn (so 'stop' can arrive): true when it did. */
+  const spent = (burst: number): boolean => {
+    if (burst < YIELD_BYTES) return false;
+    setImmediate(pump);
+    return true;
+  };
 
   /** A chunk is part-way into the ring: stopping waits until it is whole. */
   let partial = false;
@@ -65,11 +71,7 @@ function run(job: WorkerJob): void {
           stop();
           return;
         }
-        burst += size;
-        if (burst >= YIELD_BYTES) {
-          setImmediate(pump);
-          return;
-        }
+        if (spent((burst += size))) return;
       }
     };
     finish = () => conn.end();
@@ -95,11 +97,7 @@ function run(job: WorkerJob): void {
           conn.once('drain', pump);
           return;
         }
-        burst += size;
-        if (burst >= YIELD_BYTES) {
-          setImmediate(pump);
-          return;
-        }
+        if (spent((burst += size))) return;
       }
     };
     finish = () => conn.end();
@@ -125,11 +123,7 @@ function run(job: WorkerJob): void {
           port.postMessage(u8, [u8.buffer]);
         }
         chunks++;
-        burst += size;
-        if (burst >= YIELD_BYTES) {
-          setImmediate(pump);
-          return;
-        }
+        if (spent((burst += size))) return;
       }
     };
     port.on('message', (n: number) => {
