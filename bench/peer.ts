@@ -31,6 +31,7 @@ import { startMessageSender, type MessageSender } from './message.js';
 import { loadPeer, type PeerLibrary } from './optional.js';
 import { messageEchoServers } from './message-rpc.js';
 import { startZmqPeer } from './zeromq.js';
+import { touchLines } from './touch.js';
 import { MODE_ECHO, MODE_SINK, ONREAD_BUFFER, parsePreamble, PREAMBLE_SIZE, type FromPeer, type PeerAddresses, type ToPeer } from './protocol.js';
 
 function send(m: FromPeer): void {
@@ -123,14 +124,6 @@ function accept(stream: Duplex | Readable): void {
     }
   });
   stream.on('error', onStreamError);
-}
-
-/** What a real consumer of received bytes pays at least: one load per 64-byte cache line. */
-let touched = 0;
-function touchLines(b: Uint8Array, end: number): void {
-  let x = touched;
-  for (let i = 0; i < end; i += 64) x ^= b[i]!;
-  touched = x;
 }
 
 /**

@@ -33,6 +33,7 @@ import type { Conn } from '../src/index.js';
 import { rates } from './stats.js';
 import { closeStream } from './transports.js';
 import { TimedWindow, withTimeout } from './window.js';
+import { touchLines } from './touch.js';
 
 export type WorkerKind = 'channel' | 'tuned' | 'onread' | 'lanes' | 'clone' | 'transfer';
 export const WORKER_KINDS: readonly WorkerKind[] = ['channel', 'tuned', 'onread', 'lanes', 'clone', 'transfer'];
@@ -122,14 +123,6 @@ class SequenceCheck {
       }
     }
   }
-}
-
-/** One load per 64-byte cache line of `b[0..n)`; the result is kept so the loads are not optimised away. */
-let touched = 0;
-function touchLines(b: Uint8Array, n: number): void {
-  let x = touched;
-  for (let i = 0; i < n; i += 64) x ^= b[i]!;
-  touched = x;
 }
 
 function seqOf(m: Uint8Array): number {
