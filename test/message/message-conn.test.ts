@@ -2,7 +2,9 @@
  * MessageConn in one process: values round-trip over a Conn (a worker
  * channel, both ends in this thread); the frame parser against every
  * split of the byte stream (fast-check) and against hostile frames;
- * backpressure and pause/resume; argument checks.
+ * backpressure and pause/resume; argument checks. Records mode: shapes
+ * beyond the sender's 64 ids, mixed with maps, a receiver that did not opt
+ * in, a dropped frame's definitions, and hostile definitions.
  */
 import t from 'tap';
 import fc from 'fast-check';
@@ -10,13 +12,14 @@ import assert from 'node:assert';
 import { Duplex } from 'node:stream';
 import { Packr } from 'msgpackr';
 import { createChannel, openChannel } from '../../src/channel/index.js';
-import { MessageConn } from '../../src/message/index.js';
+import { MessageConn, type MessageConnOptions } from '../../src/message/index.js';
+import { RECORDS_FLAG, RECORD_SLOTS } from '../../src/message/codec.js';
 
-function pair(maxMessageSize?: number): [MessageConn, MessageConn] {
+function pair(maxMessageSize?: number, a0: MessageConnOptions = {}, b0: MessageConnOptions = a0): [MessageConn, MessageConn] {
   const { port1, port2 } = createChannel({ ringSize: 64 * 1024 });
-  const opts = maxMessageSize === undefined ? undefined : { maxMessageSize };
-  const a = new MessageConn(openChannel(port1), opts);
-  const b = new MessageConn(openChannel(port2), opts);
+  const size = maxMessageSize === undefined ? {} : { maxMessageSize };
+  const a = new MessageConn(openChannel(port1), { ...size, ...a0 });
+  const b = new MessageConn(openChannel(port2), { ...size, ...b0 });
   t.teardown(() => {
     a.destroy();
     b.destroy();
@@ -266,4 +269,146 @@ t.test('argument checks', async (t) => {
   const d = rawStream();
   new MessageConn(d);
   t.throws(() => new MessageConn(d), { code: 'SHMNET_ERR_INVALID_ARG' }, 'one MessageConn per stream');
+});
+
+// ---- records mode ------------------------------------------------------------
+
+/** An object of shape `k` (its own set of keys), carrying `i`. */
+function shaped(k: number, i: number): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let j = 0; j <= k % 5; j++) o[`f${k}_${j}`] = j === 0 ? i : `v${i}.${j}`;
+  return o;
+}
+
+/** A records frame around MessagePack `body` (as a records sender would frame it). */
+function recordsFrame(body: number[]): Buffer {
+  const out = Buffer.alloc(4 + body.length);
+  out.writeUInt32BE((RECORDS_FLAG | body.length) >>> 0, 0);
+  Buffer.from(body).copy(out, 4);
+  return out;
+}
+
+t.test('records: shapes beyond the 64 ids, nested, mixed with Maps and binary, round-trip', async (t) => {
+  const [a, b] = pair(undefined, { records: true });
+  t.equal(a.records, true);
+  const values: unknown[] = [];
+  // 200 shapes, each used three times in turns, so ids are reused and redefined.
+  for (let round = 0; round < 3; round++) for (let k = 0; k < 200; k++) values.push(shaped(k, round * 1000 + k));
+  const shapes = values.length;
+  values.push({ outer: { inner: shaped(3, 7), list: [shaped(4, 8), shaped(5, 9)] } });
+  values.push([shaped(1, 1), 'plain', 42, null]);
+  values.push({ blob: new Uint8Array([9, 8, 7]), s: 'x'.repeat(300) });
+  values.push(new Map<unknown, unknown>([[1, 'one'], ['two', 2]]));
+  const got = collect(b, values.length);
+  for (const v of values) a.send(v);
+  const out = await got;
+  let same = 0;
+  for (let i = 0; i < shapes + 2; i++) if (assertSame(out[i], values[i])) same++;
+  t.equal(same, shapes + 2, 'every object arrives as sent, nested ones too');
+  const blob = out[shapes + 2] as { blob: Uint8Array; s: string };
+  t.same(Buffer.from(blob.blob), Buffer.from([9, 8, 7]), 'binary');
+  t.equal(blob.s, 'x'.repeat(300));
+  t.same(out[shapes + 3], { 1: 'one', two: 2 }, 'a Map arrives as a plain object, as in map mode');
+});
+
+function assertSame(got: unknown, want: unknown): boolean {
+  try {
+    assert.deepStrictEqual(got, want);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('records: a receiver with records takes map frames too', async (t) => {
+  const [a, b] = pair(undefined, {}, { records: true });
+  const got = collect(b, 2);
+  a.send({ x: 1 });
+  a.send({ x: 2, y: [1] });
+  t.same(await got, [{ x: 1 }, { x: 2, y: [1] }]);
+});
+
+t.test('records: a receiver without records refuses a records frame before its body arrives', async (t) => {
+  const [a, b] = pair(undefined, { records: true }, {});
+  const failed = new Promise<Error & { code?: string }>((resolve) => b.once('error', resolve));
+  const messages: unknown[] = [];
+  b.on('message', (v) => messages.push(v));
+  a.send({ x: 1 });
+  const err = await failed;
+  t.equal(err.code, 'SHMNET_ERR_MESSAGE_MALFORMED');
+  t.match(err.message, /records: true/);
+  t.same(messages, []);
+
+  // The flag alone decides, before any byte of the body is awaited.
+  const d = rawStream();
+  const mc = new MessageConn(d);
+  const early = new Promise<Error & { code?: string }>((resolve) => mc.once('error', resolve));
+  d.push(Buffer.from([0x80, 0, 0x10, 0]));
+  t.equal((await early).code, 'SHMNET_ERR_MESSAGE_MALFORMED');
+});
+
+t.test('records: a frame dropped after packing (too large) does not leave its shape undefined for the peer', async (t) => {
+  const [a, b] = pair(1000, { records: true });
+  const got = collect(b, 3);
+  a.send({ kind: 'small', n: 1 });
+  // A new shape, first packed here: its definition is in a frame that is never sent.
+  t.throws(() => a.send({ fresh: 'x'.repeat(2000), other: 1 }), { code: 'SHMNET_ERR_MESSAGE_TOO_LARGE' });
+  a.send({ fresh: 'fits', other: 2 });
+  a.send({ kind: 'small', n: 3 });
+  t.same(await got, [{ kind: 'small', n: 1 }, { fresh: 'fits', other: 2 }, { kind: 'small', n: 3 }]);
+});
+
+t.test('records: a value msgpackr cannot pack throws; the same shape, packable, then arrives', async (t) => {
+  const [a, b] = pair(undefined, { records: true });
+  const got = collect(b, 3);
+  a.send({ p: 1, q: 2 });
+  t.throws(() => a.send({ p: 1, q: 2, big: 2n ** 70n }));
+  a.send({ p: 3, q: 4, big: 5 });
+  a.send({ p: 6, q: 7 });
+  t.same(await got, [{ p: 1, q: 2 }, { p: 3, q: 4, big: 5 }, { p: 6, q: 7 }]);
+});
+
+interface HostileRecords {
+  name: string;
+  body: number[];
+}
+
+// 0xd4 0x72 id: a definition under a one-byte id; 0xd5 0x72 id high: under a two-byte id.
+const hostileRecords: HostileRecords[] = [
+  { name: 'a definition under a two-byte id (high byte 1)', body: [0xd5, 0x72, 0x05, 0x01, 0x91, 0xa1, 0x61, 0x01] },
+  { name: 'a definition under a two-byte id (high byte 255, id above 32)', body: [0xd5, 0x72, 0x25, 0xff, 0x91, 0xa1, 0x61, 0x01] },
+  { name: 'a definition whose keys are not strings', body: [0xd4, 0x72, 0x01, 0x91, 0x80, 0x01] },
+  { name: 'a definition without its values', body: [0xd4, 0x72, 0x01, 0x92, 0xa1, 0x61, 0xa1, 0x62] },
+];
+
+for (const h of hostileRecords) {
+  t.test(`records, hostile frame: ${h.name}`, async (t) => {
+    const d = rawStream();
+    const mc = new MessageConn(d, { records: true });
+    const messages: unknown[] = [];
+    mc.on('message', (v) => messages.push(v));
+    const failed = new Promise<Error & { code?: string }>((resolve) => mc.once('error', resolve));
+    d.push(frame('before'));
+    d.push(recordsFrame(h.body));
+    d.push(frame('after'));
+    t.equal((await failed).code, 'SHMNET_ERR_MESSAGE_MALFORMED');
+    t.same(messages, ['before']);
+  });
+}
+
+t.test('records: a peer redefining every id keeps working, the latest definition wins', async (t) => {
+  const d = rawStream();
+  const mc = new MessageConn(d, { records: true });
+  const out: unknown[] = [];
+  mc.on('message', (v) => out.push(v));
+  const key = (id: number, round: number) => String.fromCharCode(0x61 + (id % 26)).repeat(200 + round);
+  // A definition under every one-byte id, twice over, each with a long key, then a reference to each id alone.
+  for (let round = 0; round < 2; round++) {
+    for (let id = 0; id < RECORD_SLOTS; id++) d.push(recordsFrame([0xd4, 0x72, id, 0x91, 0xd9, 200 + round, ...Buffer.from(key(id, round)), round]));
+  }
+  for (let id = 0; id < RECORD_SLOTS; id++) d.push(recordsFrame([0x40 + id, 7]));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  t.equal(out.length, RECORD_SLOTS * 3, 'every frame decoded');
+  t.same(out[63], { [key(63, 0)]: 0 });
+  t.same(out[RECORD_SLOTS * 2 + 5], { [key(5, 1)]: 7 }, 'a later reference uses the redefinition');
 });
