@@ -29,7 +29,7 @@ import { idleCpu } from './idle.js';
 import { roundTrip, roundTrips, type Exchanger } from './latency.js';
 import { rpcMarkdown, runRpc, type RpcResults } from './rpc.js';
 import { machineInfo } from './machine.js';
-import { MESSAGE_FRAME_BYTES, MESSAGE_PAYLOAD_BYTES, messageOneWay, type MessageTransport } from './message.js';
+import { MESSAGE_FRAME_BYTES, MESSAGE_PAYLOAD_BYTES, messageOneWay, type MessageSeries } from './message.js';
 import { loadPeer, type PeerLibrary } from './optional.js';
 import { Peer } from './peer-client.js';
 import { markdown, sizeLabel, tablesJson, type OneWayRecord, type Results, type SampleMeta, type Skipped } from './report.js';
@@ -79,7 +79,7 @@ const DEFAULT_SIZES = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
 const CONCURRENCY = [1, 2, 4, 8, 16];
 const CONCURRENT_SIZE = 4 << 10;
 const LATENCY_SIZE = 64;
-const MESSAGE_TRANSPORTS: MessageTransport[] = ['shm', 'tcp'];
+const MESSAGE_TRANSPORTS: MessageSeries[] = ['shm', 'tcp', 'shm-records', 'tcp-records'];
 /** Memory copy: at least this much warm-up, and the timed part cut into this many slices (the fastest counts). */
 const MEMCPY_MIN_WARMUP_MS = 300;
 const MEMCPY_SLICES = 8;

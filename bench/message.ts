@@ -1,7 +1,9 @@
 /**
  * Message mode: one-way messages/s of 64-byte objects through
  * `MessageConn` between two processes, over shared memory and over the
- * TCP fallback (`transport: 'tcp'`).
+ * TCP fallback (`transport: 'tcp'`), each with MessageConn's default map
+ * encoding and with `records: true` (the same object in fewer bytes: see
+ * MESSAGE_SERIES).
  *
  * The peer process (peer.ts) is the sender, the bench process the
  * receiver. One sample:
@@ -22,10 +24,13 @@
  */
 import { once } from 'node:events';
 import { connect, createServer, MessageConn, type Conn, type Server } from '../src/index.js';
+import { createPackr } from '../src/message/codec.js';
 import type { Peer } from './peer-client.js';
 import { TimedWindow, withTimeout } from './window.js';
 
 export type MessageTransport = 'shm' | 'tcp';
+/** A row of the message table: a transport, and whether both ends use `records: true`. */
+export type MessageSeries = MessageTransport | 'shm-records' | 'tcp-records';
 
 /**
  * Ids start here, so every object packs into exactly 64 bytes of
@@ -35,6 +40,28 @@ export const MESSAGE_FIRST_ID = 1 << 16;
 /** The MessagePack of one message (64) plus MessageConn's 4-byte length prefix. */
 export const MESSAGE_FRAME_BYTES = 64 + 4;
 export const MESSAGE_PAYLOAD_BYTES = 64;
+
+/** Bytes of one steady-state records frame of message64() (the shape defined already), length prefix included. */
+function recordsFrameBytes(): number {
+  const p = createPackr(true);
+  p.pack(message64(MESSAGE_FIRST_ID)); // the first carries the definition
+  return p.pack(message64(MESSAGE_FIRST_ID + 1)).length + 4;
+}
+
+export interface MessageSeriesSetup {
+  transport: MessageTransport;
+  records: boolean;
+  /** Bytes on the wire per message, length prefix included. */
+  frameBytes: number;
+}
+
+const RECORDS_FRAME_BYTES = recordsFrameBytes();
+export const MESSAGE_SERIES: Record<MessageSeries, MessageSeriesSetup> = {
+  shm: { transport: 'shm', records: false, frameBytes: MESSAGE_FRAME_BYTES },
+  tcp: { transport: 'tcp', records: false, frameBytes: MESSAGE_FRAME_BYTES },
+  'shm-records': { transport: 'shm', records: true, frameBytes: RECORDS_FRAME_BYTES },
+  'tcp-records': { transport: 'tcp', records: true, frameBytes: RECORDS_FRAME_BYTES },
+};
 
 /** A 64-byte object (as MessagePack, for ids from 65,536 to 2^32 - 1). */
 export function message64(id: number): { id: number; op: string; key: string; ok: boolean; score: number; tags: string[] } {
@@ -48,6 +75,8 @@ export interface MessageSample {
   messagesPerSec: number;
   /** Frame bytes (MessagePack + length prefix) per second, 10^6. */
   mbps: number;
+  /** Bytes of one frame (MessagePack + length prefix) in this series. */
+  frameBytes: number;
   nsPerMessage: number;
   /** CPU the bench process (the receiver) used in the window, % of one core. */
   receiverCpu: number;
@@ -67,29 +96,34 @@ export interface MessageSender {
   stop(): number;
 }
 
-/** Connects to `port` with `transport` and sends until `stop()`. `onError` gets any stream error. */
-export async function startMessageSender(port: number, transport: MessageTransport, onError: (err: Error) => void): Promise<MessageSender> {
+/** Connects to `port` with `transport` and sends (records or maps) until `stop()`. `onError` gets any stream error. */
+export async function startMessageSender(port: number, transport: MessageTransport, records: boolean, onError: (err: Error) => void): Promise<MessageSender> {
   const conn = connect({ port, host: '127.0.0.1', transport });
   await once(conn, 'connect');
   if (conn.transport !== transport) {
     conn.destroy();
     throw new Error(`message sender asked for '${transport}' but got '${conn.transport}'`);
   }
-  const mc = new MessageConn(conn);
+  const mc = new MessageConn(conn, { records });
   mc.on('error', onError);
   const msg = message64(MESSAGE_FIRST_ID);
   let id = MESSAGE_FIRST_ID;
   let stopped = false;
+  // Counted across 'drain's: when a write completes at once, 'drain' comes
+  // on the next tick, and a sender that only ever resumed from there would
+  // never give the event loop (and the stop request) a turn.
+  let n = 0;
   const pump = (): void => {
-    let n = 0;
     while (!stopped) {
       msg.id = id++;
-      if (!mc.send(msg)) {
-        mc.once('drain', pump);
+      if (++n === YIELD_MESSAGES) {
+        n = 0;
+        if (mc.send(msg)) setImmediate(pump);
+        else mc.once('drain', () => setImmediate(pump));
         return;
       }
-      if (++n === YIELD_MESSAGES) {
-        setImmediate(pump);
+      if (!mc.send(msg)) {
+        mc.once('drain', pump);
         return;
       }
     }
@@ -113,8 +147,9 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-/** One sample of message mode over `transport`: the peer sends, this process receives. */
-export async function messageOneWay(peer: Peer, transport: MessageTransport, warmMs: number, ms: number): Promise<MessageSample> {
+/** One sample of message mode in `series`: the peer sends, this process receives. */
+export async function messageOneWay(peer: Peer, series: MessageSeries, warmMs: number, ms: number): Promise<MessageSample> {
+  const { transport, records, frameBytes } = MESSAGE_SERIES[series];
   const server = createServer({ transport });
   let mc: MessageConn | null = null;
   /** The peer is sending and has not been told to stop. */
@@ -123,12 +158,12 @@ export async function messageOneWay(peer: Peer, transport: MessageTransport, war
     const port = await listen(server);
     const limit = warmMs + ms + 30_000;
     const [[conn]] = await withTimeout(
-      Promise.all([once(server, 'connection') as Promise<[Conn]>, peer.startMessages(port, transport).then(() => (sending = true))]),
+      Promise.all([once(server, 'connection') as Promise<[Conn]>, peer.startMessages(port, transport, records).then(() => (sending = true))]),
       limit,
       `message ${transport}: connecting`,
     );
     if (conn.transport !== transport) throw new Error(`message ${transport}: the connection is '${conn.transport}'`);
-    const rx = new MessageConn(conn);
+    const rx = new MessageConn(conn, { records });
     mc = rx;
     let next = MESSAGE_FIRST_ID;
     let failure: Error | null = null;
@@ -172,7 +207,8 @@ export async function messageOneWay(peer: Peer, transport: MessageTransport, war
       messages: w.count,
       seconds,
       messagesPerSec: rate,
-      mbps: (rate * MESSAGE_FRAME_BYTES) / 1e6,
+      mbps: (rate * frameBytes) / 1e6,
+      frameBytes,
       nsPerMessage: 1e9 / rate,
       receiverCpu: (w.cpuUs / 1e3 / w.ms) * 100,
       sent,

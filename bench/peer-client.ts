@@ -94,9 +94,9 @@ export class Peer {
     return { user: r.user, system: r.system };
   }
 
-  /** Message mode: the peer connects to `port` (a shmnet server here) with `transport` and sends until stopMessages(). */
-  async startMessages(port: number, transport: 'shm' | 'tcp'): Promise<void> {
-    const r = await this.#ask({ t: 'msend', tag: ++this.#tag, port, transport });
+  /** Message mode: the peer connects to `port` (a shmnet server here) with `transport` (and `records`) and sends until stopMessages(). */
+  async startMessages(port: number, transport: 'shm' | 'tcp', records: boolean): Promise<void> {
+    const r = await this.#ask({ t: 'msend', tag: ++this.#tag, port, transport, records });
     if (r.t !== 'msending') throw new Error('bench peer: bad msend reply');
     if (r.error !== undefined) throw new Error(`bench peer: message sender: ${r.error}`);
   }

@@ -299,7 +299,7 @@ async function main(): Promise<void> {
           send({ t: 'msending', tag: m.tag, error: 'a message sender is already running' });
           break;
         }
-        startMessageSender(m.port, m.transport, (err) => send({ t: 'error', message: `message sender: ${err.message}` })).then(
+        startMessageSender(m.port, m.transport, m.records, (err) => send({ t: 'error', message: `message sender: ${err.message}` })).then(
           (s) => {
             sender = s;
             send({ t: 'msending', tag: m.tag });

@@ -69,7 +69,7 @@ export type ToPeer =
   | { t: 'await'; tag: number; waits: Array<[id: number, bytes: number]> }
   | { t: 'cpu'; tag: number }
   /** Message mode (message.ts): connect to the bench's server on `port` and send MessageConn messages until 'mstop'. */
-  | { t: 'msend'; tag: number; port: number; transport: 'shm' | 'tcp' }
+  | { t: 'msend'; tag: number; port: number; transport: 'shm' | 'tcp'; records: boolean }
   | { t: 'mstop'; tag: number }
   | { t: 'exit' };
 

@@ -12,7 +12,7 @@
 import type { IdleSample } from './idle.js';
 import type { LatencySample } from './latency.js';
 import { describeMachine, measuredOn, type MachineInfo } from './machine.js';
-import type { MessageSample, MessageTransport } from './message.js';
+import type { MessageSample, MessageSeries } from './message.js';
 import type { PeerLibrary } from './optional.js';
 import { ONE_WAY_SERIES, ROUND_TRIP_SERIES, type RoundTripTable, type SeriesKey, type TableKey } from './series.js';
 import { summarize } from './stats.js';
@@ -63,7 +63,7 @@ export interface RoundTripRecord extends LatencySample, SampleMeta {
 }
 
 export interface MessageRecord extends MessageSample, SampleMeta {
-  series: MessageTransport;
+  series: MessageSeries;
   rep: number;
 }
 
@@ -266,14 +266,19 @@ export function roundTripRows(r: Results, table: RoundTripTable): LatencyRow[] {
   return rows;
 }
 
-export const MESSAGE_SERIES: Array<{ series: MessageTransport; label: string }> = [
-  { series: 'shm', label: 'shared memory' },
-  { series: 'tcp', label: "TCP fallback (`transport: 'tcp'`)" },
+/** The rows of the message table; `vs` is the row each is compared with (the TCP fallback with the same encoding). */
+export const MESSAGE_ROWS: Array<{ series: MessageSeries; label: string; vs: MessageSeries }> = [
+  { series: 'shm', label: 'shared memory', vs: 'tcp' },
+  { series: 'tcp', label: "TCP fallback (`transport: 'tcp'`)", vs: 'tcp' },
+  { series: 'shm-records', label: 'shared memory, `records: true`', vs: 'tcp-records' },
+  { series: 'tcp-records', label: 'TCP fallback, `records: true`', vs: 'tcp-records' },
 ];
 
 export interface MessageRow {
-  series: MessageTransport;
+  series: MessageSeries;
   label: string;
+  /** Bytes of one frame on the wire (MessagePack + 4-byte length). */
+  frameBytes: number;
   reps: number;
   /** Median over repetitions. */
   messagesPerSec: number;
@@ -282,25 +287,28 @@ export interface MessageRow {
   nsPerMessage: number;
   messagesPerSecMin: number;
   messagesPerSecMax: number;
-  /** Median rate over the TCP fallback's median rate, same run. */
+  /** Median rate over the median rate of the TCP fallback with the same encoding, same run. */
   vsTcp: number | null;
   receiverCpu: number;
 }
 
 export function messageRows(r: Results): MessageRow[] {
-  const med = new Map<MessageTransport, number>();
+  const med = new Map<MessageSeries, number>();
   const rows: MessageRow[] = [];
-  for (const { series, label } of MESSAGE_SERIES) {
+  for (const { series, label } of MESSAGE_ROWS) {
     const s = (r.samples.message ?? []).filter((x) => x.series === series);
     if (s.length === 0) continue;
     const m = summarize(s.map((x) => x.messagesPerSec));
     med.set(series, m.median);
+    // Reports written before frames had their own size were map frames.
+    const frameBytes = s[0]!.frameBytes ?? r.config.messageFrameBytes;
     rows.push({
       series,
       label,
+      frameBytes,
       reps: m.n,
       messagesPerSec: m.median,
-      mbps: (m.median * r.config.messageFrameBytes) / 1e6,
+      mbps: (m.median * frameBytes) / 1e6,
       nsPerMessage: 1e9 / m.median,
       messagesPerSecMin: m.min,
       messagesPerSecMax: m.max,
@@ -308,8 +316,10 @@ export function messageRows(r: Results): MessageRow[] {
       receiverCpu: summarize(s.map((x) => x.receiverCpu)).median,
     });
   }
-  const tcp = med.get('tcp');
-  for (const row of rows) row.vsTcp = tcp === undefined ? null : row.messagesPerSec / tcp;
+  for (const row of rows) {
+    const vs = med.get(MESSAGE_ROWS.find((x) => x.series === row.series)!.vs);
+    row.vsTcp = vs === undefined ? null : row.messagesPerSec / vs;
+  }
   return rows;
 }
 
@@ -569,7 +579,7 @@ function evaluate(r: Results, m: TargetMetric): Evaluated | null {
       return { value: Math.max(...idle.map((x) => Math.max(x.benchCpu, x.peerCpu))), detail: 'higher of the two sides' };
     }
     case 'messages-per-sec': {
-      const row = messageRows(r).find((x) => x.series === 'shm');
+      const row = messageRows(r).find((x) => x.series === m.series);
       return row ? { value: row.messagesPerSec } : null;
     }
     case 'worker-vs-clone': {
@@ -865,12 +875,15 @@ export function markdown(r: Results): string {
       `MessageConn, ${c.messageBytes}-byte objects, one-way between two processes`,
       `The peer process sends without pause (\`send()\`, waiting for 'drain' when it returns false), the bench process counts 'message' ` +
         `events and checks every id arrives in order; messages/s is the count in a ${c.durationMs} ms window after ${c.warmupMs} ms of ` +
-        `warm-up; MB/s counts ${c.messageFrameBytes}-byte frames (MessagePack + 4-byte length).`,
+        `warm-up. The object is the same in every row; with \`records: true\` on both ends its keys cross once, so a frame is ` +
+        `smaller (Frame: MessagePack + 4-byte length); MB/s counts frame bytes. Each row is compared with the TCP fallback ` +
+        `using the same encoding.`,
       table(
-        ['Transport', 'Messages/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (messages/s, min–max)', 'vs TCP fallback'],
-        ['---', '---:', '---:', '---:', '---:', '---:'],
+        ['Transport', 'Frame (B)', 'Messages/sec', 'Throughput (MB/s)', 'Latency (ns/op)', 'Spread (messages/s, min–max)', 'vs TCP fallback'],
+        ['---', '---:', '---:', '---:', '---:', '---:', '---:'],
         msg.map((x) => [
           x.label,
+          fmtInt(x.frameBytes),
           fmtInt(x.messagesPerSec),
           fmtFixed(x.mbps, 2),
           fmtInt(x.nsPerMessage),

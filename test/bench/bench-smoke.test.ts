@@ -132,6 +132,11 @@ t.test('bench --quick runs every table and every peer library, and writes well-f
   }
   t.same(series(out.tables.rpc).filter((s) => s.startsWith('mc-')), ['mc-shm', 'mc-tcp'], 'request/response: MessageConn over shm and TCP');
   t.same(series(out.tables.tasks).filter((s) => s !== 'task-piscina'), ['task-channel', 'task-port'], 'tasks: worker channel and MessagePort');
+  const messages = out.tables.message as Array<{ series: string; frameBytes: number; messagesPerSec: number }>;
+  t.same(messages.map((x) => x.series), ['shm', 'tcp', 'shm-records', 'tcp-records'], 'messages: map and records encodings, each over shm and TCP');
+  for (const row of messages) positive(t, row.messagesPerSec, `messages ${row.series} per second`);
+  const frame = (s: string) => messages.find((x) => x.series === s)?.frameBytes ?? 0;
+  t.ok(frame('shm-records') < frame('shm'), `a records frame is smaller than a map frame (${frame('shm-records')} < ${frame('shm')} bytes)`);
   t.equal((out.tables.idle as unknown[]).length, 1, 'idle: one sample');
   for (const row of out.tables.summary as Array<Record<string, { value: number; wide: boolean } | number>>) {
     for (const f of ['shmVsTcp', 'unixVsTcp', 'pipeVsTcp', 'shmVsUnix', 'shmVsMemcpy']) {
